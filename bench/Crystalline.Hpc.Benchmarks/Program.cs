@@ -1,0 +1,13 @@
+using BenchmarkDotNet.Running;
+
+namespace Crystalline.Hpc.Benchmarks;
+
+/// <summary>BenchmarkDotNet entry: <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- --filter '*'</c>.</summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+}
