@@ -88,7 +88,7 @@ public sealed class BigFixed : IEquatable<BigFixed>, IComparable<BigFixed>, ICom
         // value = significand · 2^exponent with an integer significand.
         long significand = biased == 0 ? fraction : fraction | (1L << 52);
         int exponent = biased == 0 ? -1074 : biased - 1075;
-        BigInteger m = ShiftRound(new BigInteger(significand), -(exponent + fractionalBits));
+        BigInteger m = ShiftRound(new BigInteger(significand), exponent + fractionalBits);
         return new BigFixed(negative ? -m : m, fractionalBits);
     }
 
