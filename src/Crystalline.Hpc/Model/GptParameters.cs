@@ -1,3 +1,4 @@
+using Crystalline.Hpc.Lattice;
 using Crystalline.Hpc.Memory;
 
 namespace Crystalline.Hpc.Model;
@@ -69,7 +70,7 @@ public sealed unsafe class GptParameters : IDisposable
         {
             for (int t = 0; t < c.VocabSize; t++)
                 for (int d = 0; d < c.Channels; d++)
-                    wte[t * c.Channels + d] = (float)LatticeInit.Value(t, d);
+                    wte[t * c.Channels + d] = LatticeEmbedding.Value(t, d);
         }
         Normal(rng, Tensor(ParameterTensor.Wpe), 0.02);
         Tensor(ParameterTensor.Ln1W).Fill(1f);

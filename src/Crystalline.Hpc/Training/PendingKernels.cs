@@ -52,30 +52,6 @@ internal static class LayerNorm
     }
 }
 
-internal static class Linear
-{
-    public static void Forward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int R, int C, int OC, VectorWidth width = VectorWidth.Auto)
-    {
-        for (int r = 0; r < R; r++)
-            for (int o = 0; o < OC; o++)
-            {
-                float s = bias.IsEmpty ? 0 : bias[o];
-                for (int i = 0; i < C; i++) s += input[r * C + i] * weight[o * C + i];
-                output[r * OC + o] = s;
-            }
-    }
-    public static void Backward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int R, int C, int OC, VectorWidth width = VectorWidth.Auto)
-    {
-        for (int r = 0; r < R; r++)
-            for (int o = 0; o < OC; o++)
-            {
-                float d = doutput[r * OC + o];
-                if (!dbias.IsEmpty) dbias[o] += d;
-                for (int i = 0; i < C; i++) { dinput[r * C + i] += d * weight[o * C + i]; dweight[o * C + i] += d * input[r * C + i]; }
-            }
-    }
-}
-
 internal static class Attention
 {
     public static void Forward(Span<float> output, Span<float> preatt, Span<float> att, ReadOnlySpan<float> qkv, int B, int T, int C, int NH, VectorWidth width = VectorWidth.Auto)

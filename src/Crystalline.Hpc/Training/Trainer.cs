@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Crystalline.Hpc.Kernels;
+using Crystalline.Hpc.Lattice;
 using Crystalline.Hpc.Model;
 using Crystalline.Hpc.Scheduling;
 
@@ -212,7 +213,7 @@ internal sealed unsafe class Trainer : IDisposable
         double sq = 0;
         for (int i = 0; i < _itemSquares.Length; i++) sq += _itemSquares[i]; // fixed order: deterministic
         double norm = Math.Sqrt(sq);
-        double lambdaFactor = Options.LambdaCorrection ? 1.0 - Boundary.Lambda : 1.0;
+        double lambdaFactor = Options.LambdaCorrection ? 1.0 - LatticeConstants.Lambda : 1.0;
         double scaledNorm = norm * lambdaFactor;
         double clip = Options.GradClip > 0 && scaledNorm > Options.GradClip ? Options.GradClip / scaledNorm : 1.0;
         float gradScale = (float)(lambdaFactor * clip);
@@ -230,8 +231,15 @@ internal sealed unsafe class Trainer : IDisposable
         long tokens = (long)Options.BatchSize * Options.SeqLen;
         long before = State.TokensProcessed;
         State.TokensProcessed = before + tokens;
-        foreach (int s in _active) State.SphereTokens[s] += (long)_spheres[s]!.RowCount * Options.SeqLen;
-        long crossings = Boundary.CrossingsBetween(before, State.TokensProcessed);
+        var control = _exec as ControlProcess;
+        foreach (int s in _active)
+        {
+            long sb = State.SphereTokens[s];
+            State.SphereTokens[s] = sb + (long)_spheres[s]!.RowCount * Options.SeqLen;
+            long sc = Boundary144000.CrossingsBetween(sb, State.SphereTokens[s]);
+            if (sc > 0) control?.ReportBoundaryCrossings(s, sc);
+        }
+        long crossings = Boundary144000.CrossingsBetween(before, State.TokensProcessed);
         double f = 1000.0 / Stopwatch.Frequency;
         return new StepResult(loss, norm, lr, gradScale, State.Step, crossings, LastComputeTicks * f, LastReduceTicks * f, (t1 - t0) * f);
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Crystalline.Hpc.Lattice;
 using Crystalline.Hpc.Model;
 using Crystalline.Hpc.Scheduling;
 
@@ -227,9 +228,9 @@ internal sealed class TrainingRun : IDisposable
             {
                 val = lastVal = Validate(inputs, targets);
                 log.WriteLine(FormattableString.Invariant(
-                    $"  ◆ 144000-token boundary crossed at step {r.Step} ({_trainer.State.TokensProcessed:N0} tokens, {_trainer.State.TokensProcessed / Boundary.VectorCulmination} crossings): validation loss {val:F4}"));
+                    $"  ◆ 144000-token boundary crossed at step {r.Step} ({_trainer.State.TokensProcessed:N0} tokens, {_trainer.State.TokensProcessed / LatticeConstants.VectorCulmination} crossings): validation loss {val:F4}"));
             }
-            _metrics.Add(new MetricsRow(r.Step, r.Loss, val, r.LearningRate, r.GradNorm, ms, n / (ms / 1000.0), _trainer.State.TokensProcessed / Boundary.VectorCulmination));
+            _metrics.Add(new MetricsRow(r.Step, r.Loss, val, r.LearningRate, r.GradNorm, ms, n / (ms / 1000.0), _trainer.State.TokensProcessed / LatticeConstants.VectorCulmination));
             if (r.Step % every == 0 || r.Step == total)
             {
                 double avgMs = Elapsed(intervalStart) / intervalSteps;
@@ -282,13 +283,13 @@ internal sealed class TrainingRun : IDisposable
         {
             long tok = _trainer.State.SphereTokens[s];
             sb.AppendLine(FormattableString.Invariant(
-                $"  {s,6} {_trainer.Sphere(s)!.RowCount,5} {_trainer.SphereBusyTicks[s] * tick,8:F0} {tok,9} {tok / Boundary.VectorCulmination,10}"));
+                $"  {s,6} {_trainer.Sphere(s)!.RowCount,5} {_trainer.SphereBusyTicks[s] * tick,8:F0} {tok,9} {tok / LatticeConstants.VectorCulmination,10}"));
         }
         var runs = _trainer.WorkerSphereRuns;
         sb.Append("  spheres run per worker:");
         for (int w = 0; w < runs.Length; w++) sb.Append(CultureInfo.InvariantCulture, $" w{w}={runs[w]}");
         sb.AppendLine();
-        sb.Append(CultureInfo.InvariantCulture, $"  144000-token boundary crossings: {_trainer.State.TokensProcessed / Boundary.VectorCulmination} ({_trainer.State.TokensProcessed:N0} tokens)");
+        sb.Append(CultureInfo.InvariantCulture, $"  144000-token boundary crossings: {_trainer.State.TokensProcessed / LatticeConstants.VectorCulmination} ({_trainer.State.TokensProcessed:N0} tokens)");
         log.WriteLine(sb.ToString());
         _trainer.ResetStatistics();
         _computeMs = _reduceMs = _optimizerMs = 0;

@@ -64,15 +64,18 @@ public class ReferenceGptTests
     [Fact]
     public void Lattice_init_follows_the_formula()
     {
-        // t = 0, d = 0: ring 0, pos 0, angle −π/2, φ0 = 3: cos(−3π/2) = 0 → 0.
-        Assert.Equal(0.0, LatticeInit.Value(0, 0), 12);
-        // t = 1, d = 1: ring 0, pos 1, angle −π/3, φ1 = 7.
-        double expected = Math.Tanh(Math.Pow(3, 1.0 / 12) * Math.Cos(-Math.PI / 3 * 7) * Math.Cos(2 * Math.PI / 12) * Math.Tanh(1.01) / 100);
-        Assert.Equal(expected, LatticeInit.Value(1, 1), 14);
         var cfg = new GptConfig(16, 20, 64, 1, 2, 8);
         using var p = new GptParameters(cfg);
+        using var g = new GptParameters(cfg);
         p.Initialize(1, InitMethod.Lattice);
-        Assert.Equal((float)LatticeInit.Value(13, 5), p.Tensor(ParameterTensor.Wte)[13 * 8 + 5]);
+        g.Initialize(1, InitMethod.Gpt2);
+        // t = 1, d = 1: ring 0, pos 1, angle −π/3, φ1 = 7 (LATTICE_MATH.md), computed here by hand.
+        double expected = Math.Tanh(Math.Pow(3, 1.0 / 12) * Math.Cos(-Math.PI / 3 * 7) * Math.Cos(2 * Math.PI / 12) * Math.Tanh(1.01) / 100);
+        Assert.Equal(expected, p.Tensor(ParameterTensor.Wte)[1 * 8 + 1], 6);
+        for (int t = 0; t < 20; t++)
+            for (int d = 0; d < 8; d++)
+                Assert.Equal(Crystalline.Hpc.Lattice.LatticeEmbedding.Value(t, d), p.Tensor(ParameterTensor.Wte)[t * 8 + d]);
+        Assert.True(p.Tensor(ParameterTensor.QkvW).SequenceEqual(g.Tensor(ParameterTensor.QkvW))); // the rest stays GPT-2's
     }
 
     [Fact]
