@@ -7,7 +7,8 @@ namespace Crystalline.Hpc.Model;
 /// </summary>
 internal static class AtomicFile
 {
-    /// <summary>Test hook: when set, wraps the temporary file's stream (e.g. to fail after N bytes).</summary>
+    /// <summary>Test hook: when set, wraps the temporary file's stream (e.g. to fail after N bytes). Per thread, so parallel tests do not see it.</summary>
+    [ThreadStatic]
     internal static Func<Stream, Stream>? WrapStreamForTest;
 
     public static void Write(string path, Action<Stream> write)
