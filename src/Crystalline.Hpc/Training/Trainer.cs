@@ -73,7 +73,9 @@ internal sealed unsafe class Trainer : IDisposable
         for (int s = 0; s < S; s++)
         {
             if (rowsOf[s] is null) continue;
-            _spheres[s] = new SphereWorkspace(s, rowsOf[s].ToArray(), options.SeqLen, Parameters.Layout, withGradients: true);
+            // NUMA-local: the arena and gradient buffer live on the node of the worker that owns the sphere.
+            int node = executor is ControlProcess cp ? cp.Placements[cp.HomeWorkerOf(s)].NumaNode : -1;
+            _spheres[s] = new SphereWorkspace(s, rowsOf[s].ToArray(), options.SeqLen, Parameters.Layout, withGradients: true, node);
             active.Add(s);
         }
         _active = active.ToArray();
