@@ -58,6 +58,9 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
         BlockBytes = blockBytes;
     }
 
+    /// <summary>The report of the most recent parallel count (also the one inside <see cref="NthPrime"/>); null before any.</summary>
+    public AbacusReport? LastReport { get; private set; }
+
     /// <summary>Leaf spheres the range is dealt to (12 at depth 1).</summary>
     public int SphereCount { get; }
 
@@ -421,8 +424,10 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
                 sphereReports[s] = new SphereReport(s, _sphereSegments[s], _spherePrimes[s], Stopwatch.GetElapsedTime(0, _sphereTicks[s]), _sphereWorker[s]);
             var markers = new List<BoundaryMarkerReport>(2);
             foreach (var m in _markers) if (m is { } mm) markers.Add(mm);
-            return new AbacusReport(low, high, count, twins ? twinCount : null, residues, sphereReports, markers.ToArray(),
+            var report = new AbacusReport(low, high, count, twins ? twinCount : null, residues, sphereReports, markers.ToArray(),
                 _segCount, _segBytes, owner.BlockBytes, owner._executor.WorkerCount, Stopwatch.GetElapsedTime(t0));
+            owner.LastReport = report;
+            return report;
         }
 
         private static long RoundUp64(long x) => (x + 63) & ~63L;

@@ -72,6 +72,7 @@ internal static unsafe class PreSieve
     /// Fills <paramref name="dst"/>[0 … len) with the pattern of wheel bytes starting at absolute byte
     /// <paramref name="absByte"/>. May write up to 63 bytes past len (the caller's buffer is padded).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fill(byte* dst, long absByte, int len)
     {
         int groups = s_groups.Length;

@@ -39,6 +39,7 @@ internal sealed unsafe class SieveWorker : IDisposable
     /// Prepares crossing state for a segment starting at absolute byte <paramref name="segStart"/> and
     /// ending before <paramref name="segEnd"/>, with the parent's sieving primes (≥ 167, ascending).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void BeginSegment(uint[] sievingPrimes, int sievingCount, long segStart, long segEnd)
     {
         _primes = sievingPrimes;
@@ -86,6 +87,7 @@ internal sealed unsafe class SieveWorker : IDisposable
     /// Sieves the next <paramref name="len"/> bytes (multiple of 8) of the segment into <see cref="Buffer"/>:
     /// bit set ⇔ the number is prime (for numbers ≥ 7; 1 is cleared; 2, 3, 5 are not in the wheel).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SieveNextBlock(int len)
     {
         byte* buf = _block.Pointer;
@@ -167,6 +169,7 @@ internal sealed unsafe class SieveWorker : IDisposable
     internal const ulong Class11Mask = 0x9044904490449044UL;
 
     /// <summary>Adds the primes in buf[0 … len) (len a multiple of 8) to the counts of classes 1, 5, 7, 11 mod 12.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void CountClasses(byte* buf, int len, ref long c1, ref long c5, ref long c7, ref long c11)
     {
         ulong* w = (ulong*)buf;
@@ -184,6 +187,7 @@ internal sealed unsafe class SieveWorker : IDisposable
     }
 
     /// <summary>Twin pairs whose lower member lies in buf[0 … len) and upper member too (pairs across the end are the caller's).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static long CountTwinsInside(byte* buf, int len)
     {
         ulong* w = (ulong*)buf;
@@ -201,6 +205,7 @@ internal sealed unsafe class SieveWorker : IDisposable
     }
 
     /// <summary>Number of set bits in buf[0 … len), len a multiple of 8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static long PopCount(byte* buf, int len)
     {
         ulong* w = (ulong*)buf;
