@@ -17,8 +17,13 @@ internal sealed class DedicatedThreadExecutor : ISphereExecutor, IDisposable
     private volatile bool _stop;
     private Exception? _error;
 
-    public DedicatedThreadExecutor(int workers)
+    private readonly bool _pin;
+
+    /// <param name="workers">Worker count, the caller included.</param>
+    /// <param name="pin">Pin worker w to logical CPU w (w mod CPU count) through the platform layer.</param>
+    public DedicatedThreadExecutor(int workers, bool pin = false)
     {
+        _pin = pin;
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         WorkerCount = workers;
         _threads = new Thread[workers - 1];
@@ -61,6 +66,7 @@ internal sealed class DedicatedThreadExecutor : ISphereExecutor, IDisposable
 
     private void Loop(int worker)
     {
+        if (_pin) Crystalline.Hpc.Platform.PlatformServices.Current.TryPinCurrentThread(worker % Environment.ProcessorCount, out _);
         while (true)
         {
             _go[worker - 1].Wait();

@@ -6,7 +6,7 @@ using Crystalline.Hpc.Memory;
 namespace Crystalline.Hpc.Benchmarks.Kernels;
 
 /// <summary>
-/// <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- gemm [--rounds N] [--layout nn|nt|both] [--shapes gpt2|all] [--threads 1,2] [--width V512|V256|V128]</c>:
+/// <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- gemm [--rounds N] [--layout nn|nt|both] [--shapes gpt2|all] [--threads 1,2] [--width V512|V256|V128] [--pin] [--only NAME] [--kernel 6x64|8x48|12x32|14x32]</c>:
 /// our SGEMM against OpenBLAS's cblas_sgemm on the same buffers, repetitions interleaved, best time per call.
 /// </summary>
 internal static unsafe class GemmHarness
@@ -31,6 +31,7 @@ internal static unsafe class GemmHarness
         int[] threadCounts = [1, 2];
         var width = VectorWidth.Auto;
         string? only = null;
+        bool pin = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -41,6 +42,7 @@ internal static unsafe class GemmHarness
                 case "--width": width = Enum.Parse<VectorWidth>(args[++i], ignoreCase: true); break;
                 case "--only": only = args[++i]; break;
                 case "--kernel": s_kernel = args[++i]; break;
+                case "--pin": pin = true; break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         }
@@ -53,7 +55,9 @@ internal static unsafe class GemmHarness
         foreach (int t in threadCounts.Distinct()) Console.WriteLine($"FMA peak, {t} thread(s): {FmaPeak.Measure(t):F1} GFLOP/s");
         Console.WriteLine();
 
-        var executors = threadCounts.Distinct().ToDictionary(t => t, t => new DedicatedThreadExecutor(t));
+        // --pin: the caller (worker 0, and the 1-thread runs of both libraries) on CPU 0, worker w on CPU w.
+        if (pin) Crystalline.Hpc.Platform.PlatformServices.Current.TryPinCurrentThread(0, out _);
+        var executors = threadCounts.Distinct().ToDictionary(t => t, t => new DedicatedThreadExecutor(t, pin));
         try
         {
             Console.WriteLine("| shape | layout | threads | ours GFLOP/s | OpenBLAS GFLOP/s | ours/OpenBLAS | max rel diff |");
