@@ -8,7 +8,7 @@ namespace Crystalline.Hpc.Lattice;
 /// </summary>
 /// <remarks>
 /// The formula is the design's, kept exactly. Its growth factor 3^(ring + pos/ringsize) is large for
-/// ring 4 (t ≥ 232): 3^(4 + pos/1000)/100 is about 1.9 at t = 1000, 54 at t = 4000 and 4·10^4 at
+/// ring 4 (t ≥ 232): 3^(4 + pos/1000)/100 is about 1.9 at t = 1000, 51 at t = 4000 and 3.7·10^4 at
 /// t = 10000, so for most rows of a GPT-2-sized vocabulary E is ±1 in float unless the cosine product
 /// is tiny; beyond t ≈ 642,300 the double power overflows to +∞ and E is exactly ±1 (or 0, below).
 /// Cosines are taken of the exactly reduced turn (pos − offset)·φ/ringsize and (t mod 12)/12, so a
