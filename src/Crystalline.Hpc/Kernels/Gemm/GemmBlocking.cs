@@ -22,11 +22,14 @@ internal static class GemmBlocking
     /// <summary>Rows of A packed per block (a multiple of every kernel's MR).</summary>
     public static int MC { get; }
 
-    /// <summary>Largest NR of any kernel (edge tiles are staged through a buffer of MaxMR×MaxNR).</summary>
+    /// <summary>Largest NR of any kernel.</summary>
     public const int MaxNR = 64;
 
-    /// <summary>Largest MR of any kernel.</summary>
+    /// <summary>MR of the main kernels (sizes KC against L1).</summary>
     public const int MaxMR = 6;
+
+    /// <summary>Floats in the edge-tile staging buffer: enough for any kernel's MR×NR (at most 16×64).</summary>
+    public const int TileCapacity = 16 * 64;
 
     static GemmBlocking()
     {
@@ -47,5 +50,17 @@ internal static class GemmBlocking
         long nc = l2 / 2 / ((long)KC * sizeof(float));
         NC = (int)Math.Clamp(nc / MaxNR * MaxNR, MaxNR, 4096);
         MC = 1536; // 256 micro-panels of 6 rows; 1.5 MB packed at KC=256
+
+        // Tuning overrides (benchmarks): CRYSTALLINE_GEMM_KC / _NC / _MC, rounded to legal values.
+        KC = Override("CRYSTALLINE_GEMM_KC", KC, 16, 16, 2048);
+        NC = Override("CRYSTALLINE_GEMM_NC", NC, MaxNR, MaxNR, 16384);
+        MC = Override("CRYSTALLINE_GEMM_MC", MC, 12 * MaxMR, 12 * MaxMR, 12288);
+    }
+
+    private static int Override(string name, int value, int multiple, int min, int max)
+    {
+        string? text = Environment.GetEnvironmentVariable(name);
+        if (text is null || !int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out int v)) return value;
+        return Math.Clamp(v / multiple * multiple, min, max);
     }
 }

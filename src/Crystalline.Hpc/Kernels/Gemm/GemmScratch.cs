@@ -15,7 +15,7 @@ internal sealed unsafe class GemmScratch
     {
         _a = new AlignedBuffer<float>((long)GemmBlocking.MC * GemmBlocking.KC);
         _b = new AlignedBuffer<float>((long)GemmBlocking.NC * GemmBlocking.KC);
-        _tile = new AlignedBuffer<float>(GemmBlocking.MaxMR * GemmBlocking.MaxNR);
+        _tile = new AlignedBuffer<float>(GemmBlocking.TileCapacity);
     }
 
     public static GemmScratch Current => t_current ??= new GemmScratch();

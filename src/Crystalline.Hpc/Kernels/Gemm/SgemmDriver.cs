@@ -19,76 +19,100 @@ internal static class SgemmDriver
 }
 
 /// <summary>
-/// The Goto/BLIS loop nest around one micro-kernel: for each KC slice of k, pack an MC×KC block of A
-/// into MR-row micro-panels, then for each NC block of columns pack KC×NC of B into NR-column
-/// micro-panels and run the micro-kernel over every MR×NR tile, A micro-panel outer (it stays in L1)
-/// and B micro-panels inner (streamed from L2).
+/// The Goto/BLIS loop nest around one micro-kernel: for each KC slice of k and MC block of rows, pack
+/// op(A) into MR-row micro-panels (shared by all workers), then each worker takes a contiguous range
+/// of columns and, per NC block, packs KC×NC of op(B) into NR-column micro-panels of its own and runs
+/// the micro-kernel over every MR×NR tile: A micro-panel outer (it stays in L1), B micro-panels inner
+/// (streamed from L2).
 /// </summary>
+/// <remarks>
+/// Workers split the columns at multiples of NR, so every element of C is computed by one worker with
+/// the same tiles and the same k order whatever the worker count: the result is bitwise the same.
+/// </remarks>
 internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
 {
     /// <summary>Below this many multiply-adds a second thread costs more than it saves.</summary>
-    private const long ParallelThreshold = 1L << 18;
+    private const long ParallelThreshold = 1L << 20;
 
     public static void Run(in GemmArgs g, ISphereExecutor? executor)
     {
+        int mr = TK.MR;
+        int kcMax = GemmBlocking.KC, mcMax = GemmBlocking.MC / mr * mr;
         int panels = (g.N + TK.NR - 1) / TK.NR;
         int items = executor is null ? 1 : Math.Min(executor.WorkerCount, panels);
-        if (items <= 1 || (long)g.M * g.N * g.K < ParallelThreshold)
+        if ((long)g.M * g.N * g.K < ParallelThreshold) items = 1;
+        // The packed A block lives in the calling thread's scratch and is read by every worker.
+        float* packA = GemmScratch.Current.PackA;
+        GemmWork<TK>? work = items > 1 ? GemmWork<TK>.Begin(in g, items, panels, packA) : null;
+        try
         {
-            RunColumns(in g, 0, g.N);
-            return;
+            for (int pc = 0; pc < g.K; pc += kcMax)
+            {
+                int kc = Math.Min(kcMax, g.K - pc);
+                for (int ic = 0; ic < g.M; ic += mcMax)
+                {
+                    int mc = Math.Min(mcMax, g.M - ic);
+                    if (work is null)
+                    {
+                        GemmPacking.PackA(in g, ic, mc, pc, kc, mr, packA);
+                        ComputeColumns(in g, pc, kc, ic, mc, packA, 0, g.N);
+                    }
+                    else
+                    {
+                        work.SetBlock(pc, kc, ic, mc);
+                        work.Packing = true;
+                        executor!.RunParallel(work, items);
+                        work.Packing = false;
+                        executor.RunParallel(work, items);
+                    }
+                }
+            }
         }
-        ParallelGemmWork<TK>.Run(executor!, in g, items, panels);
+        finally
+        {
+            work?.End();
+        }
     }
 
-    /// <summary>Computes columns [n0, n1) of C. n0 must be a multiple of NR (so tiles line up for any split).</summary>
-    public static void RunColumns(in GemmArgs g, int n0, int n1)
+    /// <summary>
+    /// Columns [n0, n1) of C for one packed A block (rows [ic, ic+mc), k [pc, pc+kc)). n0 is a multiple
+    /// of NR, so tiles line up whatever the split.
+    /// </summary>
+    public static void ComputeColumns(in GemmArgs g, int pc, int kc, int ic, int mc, float* packA, int n0, int n1)
     {
         int mr = TK.MR, nr = TK.NR;
-        int kcMax = GemmBlocking.KC, mcMax = GemmBlocking.MC / mr * mr, ncMax = GemmBlocking.NC / nr * nr;
+        int ncMax = GemmBlocking.NC / nr * nr;
         var scratch = GemmScratch.Current;
-        float* packA = scratch.PackA, packB = scratch.PackB, tile = scratch.Tile;
+        float* packB = scratch.PackB, tile = scratch.Tile;
         long ldc = g.Ldc;
-
-        for (int pc = 0; pc < g.K; pc += kcMax)
+        // Later k slices add onto what the first one wrote.
+        float beta = pc == 0 ? g.Beta : 1f;
+        for (int jc = n0; jc < n1; jc += ncMax)
         {
-            int kc = Math.Min(kcMax, g.K - pc);
-            // Later k slices add onto what the first one wrote.
-            float beta = pc == 0 ? g.Beta : 1f;
-            for (int ic = 0; ic < g.M; ic += mcMax)
+            int nc = Math.Min(ncMax, n1 - jc);
+            GemmPacking.PackB(in g, pc, kc, jc, nc, nr, packB);
+            for (int ir = 0; ir < mc; ir += mr)
             {
-                int mc = Math.Min(mcMax, g.M - ic);
-                GemmPacking.PackA(in g, ic, mc, pc, kc, mr, packA);
-                for (int jc = n0; jc < n1; jc += ncMax)
+                int mrValid = Math.Min(mr, mc - ir);
+                float* ap = packA + (long)ir * kc;
+                float* crow = g.C + (ic + ir) * ldc + jc;
+                for (int jr = 0; jr < nc; jr += nr)
                 {
-                    int nc = Math.Min(ncMax, n1 - jc);
-                    GemmPacking.PackB(in g, pc, kc, jc, nc, nr, packB);
-                    for (int ir = 0; ir < mc; ir += mr)
-                    {
-                        int mrValid = Math.Min(mr, mc - ir);
-                        float* ap = packA + (long)ir * kc;
-                        float* crow = g.C + (ic + ir) * ldc + jc;
-                        for (int jr = 0; jr < nc; jr += nr)
-                        {
-                            int nrValid = Math.Min(nr, nc - jr);
-                            float* bp = packB + (long)jr * kc;
-                            if (mrValid == mr && nrValid == nr)
-                            {
-                                TK.Run(kc, ap, bp, crow + jr, (nint)ldc, g.Alpha, beta);
-                            }
-                            else
-                            {
-                                // Edge tile: the same kernel on a staging tile, so its arithmetic is
-                                // identical to a full tile's.
-                                EdgeTile(kc, ap, bp, crow + jr, ldc, mrValid, nrValid, g.Alpha, beta, tile);
-                            }
-                        }
-                    }
+                    int nrValid = Math.Min(nr, nc - jr);
+                    float* bp = packB + (long)jr * kc;
+                    if (mrValid == mr && nrValid == nr)
+                        TK.Run(kc, ap, bp, crow + jr, (nint)ldc, g.Alpha, beta);
+                    else
+                        EdgeTile(kc, ap, bp, crow + jr, ldc, mrValid, nrValid, g.Alpha, beta, tile);
                 }
             }
         }
     }
 
+    /// <summary>
+    /// A partial tile: the same kernel on a staging tile, so its arithmetic is identical to a full
+    /// tile's, then only the valid part is copied back.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void EdgeTile(int kc, float* ap, float* bp, float* c, long ldc, int rows, int cols,
         float alpha, float beta, float* tile)
@@ -106,39 +130,54 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
 }
 
 /// <summary>
-/// Splits C by columns, at multiples of NR, into one contiguous range per item. One instance per
-/// calling thread, reused, so a parallel call allocates nothing after the first.
+/// One parallel GEMM's two phases per block: packing (item t packs its share of the A micro-panels
+/// into the shared buffer) and computing (item t takes a contiguous range of column panels). One
+/// instance per calling thread, reused, so a parallel call allocates nothing after the first.
 /// </summary>
-internal sealed unsafe class ParallelGemmWork<TK> : IParallelWork where TK : struct, IMicroKernel
+internal sealed unsafe class GemmWork<TK> : IParallelWork where TK : struct, IMicroKernel
 {
-    [ThreadStatic] private static ParallelGemmWork<TK>? t_instance;
+    [ThreadStatic] private static GemmWork<TK>? t_instance;
 
     private GemmArgs _args;
-    private int _items;
-    private int _panels;
+    private int _items, _panels;
+    private float* _packA;
+    private int _pc, _kc, _ic, _mc;
 
-    public static void Run(ISphereExecutor executor, in GemmArgs g, int items, int panels)
+    public bool Packing { get; set; }
+
+    public static GemmWork<TK> Begin(in GemmArgs g, int items, int panels, float* packA)
     {
-        var work = t_instance ??= new ParallelGemmWork<TK>();
+        var work = t_instance ??= new GemmWork<TK>();
         work._args = g;
         work._items = items;
         work._panels = panels;
-        try
-        {
-            executor.RunParallel(work, items);
-        }
-        finally
-        {
-            work._args = default; // drop the pointers into the caller's pinned spans
-        }
+        work._packA = packA;
+        return work;
+    }
+
+    public void SetBlock(int pc, int kc, int ic, int mc) => (_pc, _kc, _ic, _mc) = (pc, kc, ic, mc);
+
+    /// <summary>Drops the pointers into the caller's pinned spans.</summary>
+    public void End()
+    {
+        _args = default;
+        _packA = null;
     }
 
     public void ExecuteItem(int itemIndex, int workerIndex)
     {
-        int p0 = (int)((long)_panels * itemIndex / _items);
-        int p1 = (int)((long)_panels * (itemIndex + 1) / _items);
-        int n0 = p0 * TK.NR;
-        int n1 = Math.Min(_args.N, p1 * TK.NR);
-        if (n0 < n1) BlockedGemm<TK>.RunColumns(in _args, n0, n1);
+        if (Packing)
+        {
+            int mr = TK.MR;
+            int aPanels = (_mc + mr - 1) / mr;
+            int first = (int)((long)aPanels * itemIndex / _items) * mr;
+            int last = Math.Min(_mc, (int)((long)aPanels * (itemIndex + 1) / _items) * mr);
+            if (first < last)
+                GemmPacking.PackA(in _args, _ic + first, last - first, _pc, _kc, mr, _packA + (long)first * _kc);
+            return;
+        }
+        int n0 = (int)((long)_panels * itemIndex / _items) * TK.NR;
+        int n1 = Math.Min(_args.N, (int)((long)_panels * (itemIndex + 1) / _items) * TK.NR);
+        if (n0 < n1) BlockedGemm<TK>.ComputeColumns(in _args, _pc, _kc, _ic, _mc, _packA, n0, n1);
     }
 }
