@@ -251,7 +251,7 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
         while (start < end)
         {
             long segEnd = Math.Min(end, start + 16L * BlockBytes);
-            long segTop = Math.Min(high, 30 * segEnd); // numbers in the segment are below this
+            long segTop = segEnd > (high - 1) / 30 ? high : 30 * segEnd; // numbers in the segment are below this (no overflow near 2^63)
             EnsureBasePrimes(ISqrt(segTop - 1));
             _cursor.BeginSegment(_sieving, _sievingCount, start, segEnd);
             long pos = start;
@@ -283,8 +283,25 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
         }
     }
 
+    // Above this the base primes below √n run into the tens of millions: narrow windows are cheaper
+    // with the exact Miller–Rabin on the wheel's candidates than with a sieve.
+    private const long MillerRabinFloor = 1L << 56;
+    private const long MillerRabinMaxWidth = 1L << 22;
+
+    private static bool IsWheelCandidate(long v) => Wheel30.ResidueIndex[v % 30] != 255;
+
     private unsafe int EnumerateCore(long low, long high, Span<long> destination)
     {
+        if (low >= MillerRabinFloor)
+        {
+            int n = 0;
+            for (long v = low; v < high && n < destination.Length; v++)
+            {
+                if (IsWheelCandidate(v) && Primality.IsPrime(v)) destination[n++] = v;
+                if (v == long.MaxValue) break;
+            }
+            return n;
+        }
         int written = 0;
         foreach (long small in (ReadOnlySpan<long>)[2, 3, 5])
         {
@@ -379,7 +396,20 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
             _markers[0] = _markers[1] = null;
             _segCount = 0;
             _segBytes = 0;
-            if (high > 7 && high > low)
+            if (high > MillerRabinFloor && high - low <= MillerRabinMaxWidth)
+            {
+                // A narrow window near 2^63: test candidates one by one (no segments, no sphere work).
+                bool primeMinus1 = false, primeMinus2 = false; // primality of v − 1 and v − 2 (inside the window)
+                for (long v = low; v < high; v++)
+                {
+                    bool prime = IsWheelCandidate(v) && Primality.IsPrime(v);
+                    if (prime) { count++; residues[v % 12]++; }
+                    if (twins && prime && primeMinus2) twinCount++;
+                    primeMinus2 = primeMinus1;
+                    primeMinus1 = prime;
+                }
+            }
+            else if (high > 7 && high > low)
             {
                 _low = low;
                 _high = high;
@@ -390,10 +420,11 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
                 long total = _end - _start;
                 int sieving = owner._sievingCount;
                 // ~8 segments per sphere so uneven workers still balance; a floor keeps each segment's
-                // start-up (one division per sieving prime) small next to its sieving; ≥ 12 segments when possible.
+                // start-up (a division per sieving prime) small next to its sieving — a narrow window
+                // high up (millions of sieving primes, a few bytes) stays one segment.
                 long seg = RoundUp64((total + 95) / 96);
-                long floor = RoundUp64(Math.Max(4096L, 8L * sieving));
-                seg = Math.Max(seg, Math.Min(floor, RoundUp64((total + 11) / 12)));
+                long floor = RoundUp64(Math.Max(1024L, 2L * sieving));
+                seg = Math.Max(seg, floor);
                 _segBytes = seg;
                 long segCount = (total + seg - 1) / seg;
                 if (segCount > int.MaxValue / 8) throw new ArgumentException("range too large for this block size", nameof(high));
