@@ -13,6 +13,7 @@ public static class Program
     [
         ("topology", "show CPUs, cores, NUMA nodes, caches, back end and the thread allocation", TopologyCommand.Run),
         ("lattice", "lattice constants, Babylonian clock positions and the angular position θ", LatticeCommand.Run),
+        ("primes", "hierarchical abacus: count|nth|next|twins <n> [--threads N]", PrimesCommand.Run),
     ];
 
     /// <summary>Runs the CLI with <paramref name="args"/> and returns the process exit code.</summary>

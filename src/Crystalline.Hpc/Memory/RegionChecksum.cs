@@ -4,15 +4,18 @@ using System.Runtime.InteropServices;
 namespace Crystalline.Hpc.Memory;
 
 /// <summary>
-/// The validation checksum of shared regions: FNV-1a (64-bit offset basis and prime) applied to
-/// 64-bit little-endian words in four interleaved lanes, so four multiply chains run at once instead
-/// of one byte at a time; trailing bytes go byte by byte into lane 0; the lanes and the length are
-/// folded FNV-style and finished with the MurmurHash3 fmix64 avalanche.
+/// The validation checksum of shared regions, FNV-1a style: the 64-bit FNV offset basis and prime,
+/// applied to 64-bit little-endian words in four interleaved lanes (four multiply chains at once instead
+/// of one byte at a time), each step t = (h ^ w)·prime, h = t ^ (t >> 32); trailing bytes go byte by byte (plain
+/// FNV-1a) into lane 0; the lanes and the length are folded FNV-style and finished with MurmurHash3's
+/// fmix64 avalanche.
 /// </summary>
 /// <remarks>
-/// Each step (h ^ w)·prime with an odd prime is a bijection of h for fixed w and of w for fixed h, and
-/// the fold and finisher are bijections too, so a change confined to one 8-byte word (or one tail byte)
-/// always changes the checksum — single-bit corruption is never missed. Not cryptographic.
+/// The xorshift feeds high bits back down: without it a flip of bit 63 stays a one-bit difference that
+/// a one-bit flip of the lane's next word cancels (found by the bit-flip test). Every step is a
+/// bijection of the state for a fixed word and of the word for a fixed state, and the fold and finisher
+/// are bijections too, so a change confined to one 8-byte word (or one tail byte) always changes the
+/// checksum: single-bit corruption is never missed. Not cryptographic.
 /// </remarks>
 public static class RegionChecksum
 {
@@ -34,10 +37,10 @@ public static class RegionChecksum
                 w0 = BinaryPrimitives.ReverseEndianness(w0); w1 = BinaryPrimitives.ReverseEndianness(w1);
                 w2 = BinaryPrimitives.ReverseEndianness(w2); w3 = BinaryPrimitives.ReverseEndianness(w3);
             }
-            h0 = (h0 ^ w0) * Prime;
-            h1 = (h1 ^ w1) * Prime;
-            h2 = (h2 ^ w2) * Prime;
-            h3 = (h3 ^ w3) * Prime;
+            h0 = Step(h0, w0);
+            h1 = Step(h1, w1);
+            h2 = Step(h2, w2);
+            h3 = Step(h3, w3);
         }
         foreach (byte b in data[(blocks * 32)..]) h0 = (h0 ^ b) * Prime;
         ulong h = OffsetBasis;
@@ -52,6 +55,14 @@ public static class RegionChecksum
         h *= 0xc4ceb9fe1a85ec53UL;
         h ^= h >> 33;
         return h;
+    }
+
+    // The xorshift feeds high bits back down: with (h ^ w)·prime alone a flip of bit 63 stays a one-bit
+    // difference (multiplication only carries upward), which the next word of the lane can cancel.
+    private static ulong Step(ulong h, ulong w)
+    {
+        ulong t = (h ^ w) * Prime;
+        return t ^ (t >> 32);
     }
 
     /// <summary>The checksum of the bytes of <paramref name="data"/>.</summary>

@@ -30,6 +30,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     private readonly ControlProcessOptions _options;
     private readonly Worker[] _workers;
     private readonly int[] _homeOfSphere;
+    private readonly int[] _leafNodeIds;
     private readonly SchedulerStatistics _statistics;
     private readonly WakeSignal _controlSignal = new();
     private readonly bool _stealing;
@@ -102,6 +103,14 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         for (int w = 0; w < n; w++) _workers[w].Victims = VictimOrder(w, _workers);
 
         _statistics = new SchedulerStatistics(SphereCount, n);
+        Hierarchy = new SphereHierarchy(new SphereHierarchyLimits
+        {
+            MaxDepth = Math.Max(HierarchyDepth, 4), ThreadQuota = n, MaxLeavesPerThread = SphereCount,
+        });
+        if (!Hierarchy.TrySpawnToDepth(HierarchyDepth, out string? why)) throw new InvalidOperationException("could not build the sphere hierarchy: " + why);
+        _leafNodeIds = new int[SphereCount];
+        for (int s = 0; s < SphereCount; s++) _leafNodeIds[s] = Hierarchy.Leaves[s].Id;
+        Messenger = _options.MailboxCapacity > 0 ? new SphereMessenger(Hierarchy, _options.MailboxCapacity, _statistics) : null;
         using var started = new CountdownEvent(n);
         for (int w = 0; w < n; w++)
         {
@@ -142,6 +151,21 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
 
     /// <summary>Where each worker runs and whether pinning succeeded.</summary>
     public IReadOnlyList<WorkerPlacement> Placements { get; }
+
+    /// <summary>The sphere hierarchy: root, the 12 spheres and their descendants down to the leaves of an epoch.
+    /// Leaf sphere s of an epoch is <c>Hierarchy.Leaves[s]</c>. Do not change its shape while the control process uses it.</summary>
+    public SphereHierarchy Hierarchy { get; }
+
+    /// <summary>Mailboxes between parent, child and sibling spheres (null when <see cref="ControlProcessOptions.MailboxCapacity"/> is 0).</summary>
+    public SphereMessenger? Messenger { get; }
+
+    /// <summary>The hierarchy node id of leaf sphere <paramref name="sphere"/> (for addressing messages).</summary>
+    public int NodeIdOfSphere(int sphere)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sphere);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sphere, SphereCount);
+        return _leafNodeIds[sphere];
+    }
 
     /// <summary>Per-sphere and per-worker counters.</summary>
     public SchedulerStatistics Statistics => _statistics;

@@ -26,6 +26,9 @@ public sealed class ControlProcessOptions
     /// when stealing is on (1 … 64); more chunks balance better and cost more synchronisation. Default 8.</summary>
     public int ParallelChunksPerWorker { get; set; } = 8;
 
+    /// <summary>Messages each sphere's mailbox holds (0 … 2^20; rounded up to a power of two; 0: no messaging). Default 16.</summary>
+    public int MailboxCapacity { get; set; } = 16;
+
     /// <summary>Collect busy/idle/sync times (two timestamps per work item). Default true.</summary>
     public bool CollectTimings { get; set; } = true;
 
@@ -35,6 +38,7 @@ public sealed class ControlProcessOptions
         if (HierarchyDepth is < 0 or > 4) throw new ArgumentOutOfRangeException(nameof(HierarchyDepth), HierarchyDepth, "hierarchy depth must be 0 … 4");
         if (SpinRounds < 0) throw new ArgumentOutOfRangeException(nameof(SpinRounds), SpinRounds, "spin rounds must be ≥ 0");
         if (WorkingMemoryBytesPerWorker is < 0 or > (1 << 30)) throw new ArgumentOutOfRangeException(nameof(WorkingMemoryBytesPerWorker), WorkingMemoryBytesPerWorker, "working memory must be 0 … 1 GiB");
+        if (MailboxCapacity is < 0 or > (1 << 20)) throw new ArgumentOutOfRangeException(nameof(MailboxCapacity), MailboxCapacity, "mailbox capacity must be 0 … 2^20");
         if (ParallelChunksPerWorker is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(ParallelChunksPerWorker), ParallelChunksPerWorker, "chunks per worker must be 1 … 64");
     }
 

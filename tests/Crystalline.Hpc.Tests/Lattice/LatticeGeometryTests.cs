@@ -266,9 +266,11 @@ public class LatticeGeometryTests
             if (t % 12 is 3 or 9) Assert.Equal(0.0, e);
         }
         Assert.Equal(1, LatticeEmbedding.SymmetryGroup(13));
-        var buf = new float[5 * 7];
-        LatticeEmbedding.Fill(buf, 7);
-        Assert.Equal(LatticeEmbedding.Value(4, 6), buf[4 * 7 + 6]);
+        var buf = new float[1300 * 37];
+        LatticeEmbedding.Fill(buf, 37);
+        for (int t = 0; t < 1300; t++)
+            for (int d = 0; d < 37; d++)
+                Assert.Equal(LatticeEmbedding.Value(t, d), buf[t * 37 + d]);
         Assert.Throws<ArgumentException>(() => LatticeEmbedding.Fill(new float[10], 3));
         Assert.Throws<ArgumentOutOfRangeException>(() => LatticeEmbedding.Value(-1, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => LatticeEmbedding.Value(0, -1));

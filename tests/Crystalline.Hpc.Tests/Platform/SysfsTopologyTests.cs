@@ -1,3 +1,4 @@
+using Crystalline.Hpc.Platform;
 using Crystalline.Hpc.Platform.Linux;
 using Xunit;
 
@@ -95,6 +96,71 @@ public sealed class SysfsTopologyTests : IDisposable
 
     [Fact]
     public void No_cpus_is_an_error() => Assert.Throws<IOException>(() => SysfsTopology.Read(_root));
+
+    private void Write(string relative, string text)
+    {
+        string path = Path.Combine(_root, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text);
+    }
+}
+
+/// <summary>
+/// The first-touch placement path (two NUMA nodes, no libnuma) on a fabricated sysfs tree that puts
+/// this machine's CPU 1 alone on node 1: allocation for node 1 must touch from CPU 1 and give the
+/// thread its affinity back.
+/// </summary>
+public sealed class FirstTouchPlacementTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "crystalline-sysfs-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
+    }
+
+    [Fact]
+    public unsafe void Memory_for_a_node_is_touched_from_that_nodes_cpu_without_libnuma()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var real = new LinuxPlatform(PlatformOptions.Default);
+        int[] allowed = real.GetCurrentAffinity();
+        if (!allowed.Contains(0) || !allowed.Contains(1)) return; // needs CPUs 0 and 1 usable
+        Write("cpu/online", "0-1");
+        Write("cpu/cpu0/topology/core_id", "0");
+        Write("cpu/cpu1/topology/core_id", "1");
+        Write("node/online", "0-1");
+        Write("node/node0/cpulist", "0");
+        Write("node/node1/cpulist", "1");
+        var p = new LinuxPlatform(new PlatformOptions { SysfsRoot = _root, DisableNativeLibrary = true, DisableLibNuma = true });
+        Assert.Equal(2, p.Topology.NumaNodeCount);
+        Assert.Contains("pinned to the node", p.NumaAllocationPolicy, StringComparison.Ordinal);
+        Assert.Contains(p.FallbackReasons, r => r.Contains("first touch", StringComparison.Ordinal));
+
+        Exception? failure = null;
+        var t = new Thread(() =>
+        {
+            try
+            {
+                int[] before = p.GetCurrentAffinity();
+                const int bytes = 1 << 20;
+                byte* m = (byte*)p.AllocateAligned(bytes, 1);
+                Assert.True(m != null);
+                Assert.Equal(0, (long)m % 64);
+                Assert.Equal(1, p.LastFirstTouchCpu);
+                Assert.Equal(before, p.GetCurrentAffinity());
+                m[bytes - 1] = 1;
+                p.FreeAligned(m, bytes);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        t.Start();
+        t.Join();
+        Assert.Null(failure);
+    }
 
     private void Write(string relative, string text)
     {

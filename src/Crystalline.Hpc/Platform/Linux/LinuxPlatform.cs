@@ -94,6 +94,9 @@ internal sealed unsafe class LinuxPlatform : IPlatform
 
     internal LibNuma? LibNuma => _numa;
 
+    /// <summary>The CPU the last first-touch placement ran on (−1: not pinned); lets tests see the toucher was on the node.</summary>
+    internal int LastFirstTouchCpu { get; private set; } = -1;
+
     public bool TryPinCurrentThread(int cpu, out string? error) => TryPinCurrentThread([cpu], out error);
 
     public bool TryPinCurrentThread(ReadOnlySpan<int> cpus, out string? error)
@@ -188,6 +191,7 @@ internal sealed unsafe class LinuxPlatform : IPlatform
         bool restore = LinuxLibc.SchedGetAffinity(0, (nuint)(_maskWords * sizeof(ulong)), saved) == 0;
         bool pinned = TryPinCurrentThread(nodeCpus, out _);
         for (nuint offset = 0; offset < bytes; offset += _pageSize) p[offset] = 0;
+        LastFirstTouchCpu = pinned ? GetCurrentCpu() : -1;
         if (pinned && restore) SetAffinity(saved, _maskWords);
     }
 
