@@ -16,16 +16,6 @@ internal sealed class DedicatedThreadExecutor : ISphereExecutor, IDisposable
     private int _itemCount;
     private volatile bool _stop;
     private Exception? _error;
-    private readonly double[] _itemCpu;
-
-    /// <summary>
-    /// Σ over RunParallel calls of the largest per-worker thread CPU time spent in that call's items:
-    /// the critical path if the workers had the cores to themselves (other processes' preemption excluded).
-    /// </summary>
-    public double CriticalPathCpuSeconds { get; set; }
-
-    /// <summary>Thread CPU time the calling thread spent in items (to subtract from its own total).</summary>
-    public double CallerItemCpuSeconds { get; set; }
 
     private readonly bool _pin;
 
@@ -39,7 +29,6 @@ internal sealed class DedicatedThreadExecutor : ISphereExecutor, IDisposable
         _threads = new Thread[workers - 1];
         _go = new SemaphoreSlim[workers - 1];
         _done = new CountdownEvent(1);
-        _itemCpu = new double[workers];
         for (int i = 0; i < _threads.Length; i++)
         {
             int w = i + 1;
@@ -67,18 +56,12 @@ internal sealed class DedicatedThreadExecutor : ISphereExecutor, IDisposable
         RunItems(0);
         if (WorkerCount > 1) _done.Wait(); else _done.Signal();
         _work = null;
-        double max = 0;
-        foreach (double c in _itemCpu) max = Math.Max(max, c);
-        CriticalPathCpuSeconds += max;
-        CallerItemCpuSeconds += _itemCpu[0];
         if (_error is not null) throw new AggregateException(_error);
     }
 
     private void RunItems(int worker)
     {
-        double c0 = ThreadClock.Now();
         for (int i = worker; i < _itemCount; i += WorkerCount) _work!.ExecuteItem(i, worker);
-        _itemCpu[worker] = ThreadClock.Now() - c0;
     }
 
     private void Loop(int worker)

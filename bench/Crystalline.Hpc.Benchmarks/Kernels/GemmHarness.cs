@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using Crystalline.Hpc.Kernels;
 using Crystalline.Hpc.Memory;
+using Crystalline.Hpc.Scheduling;
 
 namespace Crystalline.Hpc.Benchmarks.Kernels;
 
 /// <summary>
-/// <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- gemm [--rounds N] [--layout nn|nt|both] [--shapes gpt2|all] [--threads 1,2] [--width V512|V256|V128] [--pin] [--only NAME] [--kernel 6x64|8x48|12x32|14x32]</c>:
+/// <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- gemm [--rounds N] [--layout nn|nt|both] [--shapes gpt2|all] [--threads 1,2] [--width V512|V256|V128] [--pin] [--executor control|dedicated] [--only NAME] [--kernel 6x64|8x48|12x32|14x32]</c>:
 /// our SGEMM against OpenBLAS's cblas_sgemm on the same buffers, repetitions interleaved, best time per call.
 /// </summary>
 internal static unsafe class GemmHarness
@@ -32,6 +33,7 @@ internal static unsafe class GemmHarness
         var width = VectorWidth.Auto;
         string? only = null;
         bool pin = false;
+        bool useControl = true;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -43,6 +45,7 @@ internal static unsafe class GemmHarness
                 case "--only": only = args[++i]; break;
                 case "--kernel": s_kernel = args[++i]; break;
                 case "--pin": pin = true; break;
+                case "--executor": useControl = args[++i] switch { "control" => true, "dedicated" => false, _ => throw new ArgumentException("--executor control|dedicated") }; break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         }
@@ -58,7 +61,10 @@ internal static unsafe class GemmHarness
 
         // --pin: the caller (worker 0, and the 1-thread runs of both libraries) on CPU 0, worker w on CPU w.
         if (pin) Crystalline.Hpc.Platform.PlatformServices.Current.TryPinCurrentThread(0, out _);
-        var executors = threadCounts.Distinct().ToDictionary(t => t, t => new DedicatedThreadExecutor(t, pin));
+        var executors = threadCounts.Distinct().ToDictionary(t => t, t => new TimedExecutor(useControl
+            ? new ControlProcess(new ControlProcessOptions { WorkerCount = t, PinThreads = pin, CollectTimings = false, MailboxCapacity = 0 })
+            : new DedicatedThreadExecutor(t, pin)));
+        Console.WriteLine($"executor for our multi-threaded runs: {(useControl ? "ControlProcess (the scheduler)" : "bench DedicatedThreadExecutor")}, pinned: {pin}");
         try
         {
             Console.WriteLine("| shape | layout | threads | ours GFLOP/s (wall) | OpenBLAS GFLOP/s (wall) | ours/OpenBLAS (wall) | ours (thread CPU) | OpenBLAS (thread CPU) | ours/OpenBLAS (CPU) | max rel diff |");
@@ -69,13 +75,13 @@ internal static unsafe class GemmHarness
         }
         finally
         {
-            foreach (var e in executors.Values) e.Dispose();
+            foreach (var e in executors.Values) (e.Inner as IDisposable)?.Dispose();
         }
         return 0;
     }
 
     private static void RunShape(Shape s, bool transB, int rounds, int[] threadCounts,
-        Dictionary<int, DedicatedThreadExecutor> executors, VectorWidth width, bool haveBlas)
+        Dictionary<int, TimedExecutor> executors, VectorWidth width, bool haveBlas)
     {
         int m = s.M, n = s.N, k = s.K;
         using var a = new AlignedBuffer<float>((long)m * k);
@@ -101,8 +107,8 @@ internal static unsafe class GemmHarness
                 reps = Math.Min(reps, 50);
                 for (int rep = 0; rep < reps; rep++)
                 {
-                    DedicatedThreadExecutor? exOurs = !cfg.Blas && cfg.Threads > 1 ? executors[cfg.Threads] : null;
-                    if (exOurs is not null) { exOurs.CriticalPathCpuSeconds = 0; exOurs.CallerItemCpuSeconds = 0; }
+                    TimedExecutor? exOurs = !cfg.Blas && cfg.Threads > 1 ? executors[cfg.Threads] : null;
+                    if (exOurs is not null) exOurs.CriticalPathCpuSeconds = 0;
                     long t0 = Stopwatch.GetTimestamp();
                     double cpu0 = ThreadClock.Now();
                     if (cfg.Blas)
@@ -135,7 +141,7 @@ internal static unsafe class GemmHarness
                     double sec = Stopwatch.GetElapsedTime(t0).TotalSeconds;
                     double cpuSec = ThreadClock.Now() - cpu0;
                     // Several threads: the caller's serial part plus each parallel phase's slowest worker.
-                    if (exOurs is not null) cpuSec = cpuSec - exOurs.CallerItemCpuSeconds + exOurs.CriticalPathCpuSeconds;
+                    if (exOurs is not null) cpuSec += exOurs.CriticalPathCpuSeconds;
                     if (rep > 0 || r > 0) // the very first call warms up
                     {
                         best[cfg] = Math.Min(best[cfg], sec);
