@@ -278,12 +278,19 @@ internal sealed class TrainingRun : IDisposable
         if (phases > 0)
             sb.AppendLine(FormattableString.Invariant(
                 $"  time: spheres (forward+backward) {100 * (_computeMs - sync) / phases:F1}% | sync {100 * sync / phases:F1}% | reduction {100 * _reduceMs / phases:F1}% | optimizer {100 * _optimizerMs / phases:F1}%"));
-        sb.Append("  sphere  rows  work-ms    tokens  crossings\n");
+        var stats = (_trainer.Executor as ControlProcess)?.Statistics;
+        sb.Append("  sphere  rows  work-ms    tokens  crossings").Append(stats is null ? "\n" : "  runs(total)  stolen(total)\n");
         foreach (int s in _trainer.ActiveSpheres)
         {
             long tok = _trainer.State.SphereTokens[s];
-            sb.AppendLine(FormattableString.Invariant(
+            sb.Append(FormattableString.Invariant(
                 $"  {s,6} {_trainer.Sphere(s)!.RowCount,5} {_trainer.SphereBusyTicks[s] * tick,8:F0} {tok,9} {tok / LatticeConstants.VectorCulmination,10}"));
+            if (stats is not null)
+            {
+                var c = stats.Sphere(s);
+                sb.Append(CultureInfo.InvariantCulture, $" {c.WorkItems,12} {c.StealsGiven,14}");
+            }
+            sb.AppendLine();
         }
         var runs = _trainer.WorkerSphereRuns;
         sb.Append("  spheres run per worker:");

@@ -306,3 +306,45 @@ public sealed class HierarchicalAbacusTests
         }
     }
 }
+
+public sealed class HierarchicalAbacusNearTopTests
+{
+    private static long Brute(long lo, long hi, out long twins)
+    {
+        long c = 0;
+        twins = 0;
+        for (long v = lo; v < hi; v++)
+        {
+            if (!Primality.IsPrime(v)) continue;
+            c++;
+            if (v + 2 < hi && v + 2 > v && Primality.IsPrime(v + 2)) twins++;
+            if (v == long.MaxValue) break;
+        }
+        return c;
+    }
+
+    [Theory]
+    [InlineData(9_223_372_036_854_770_000L, long.MaxValue)]  // up to 2^63 − 1: no overflow at the top
+    [InlineData(1L << 57, (1L << 57) + 20_000)]
+    [InlineData((1L << 55) - 10_000, (1L << 55) + 20_000)]   // still the sieve: ~10^7 base primes, far larger than a block
+    [InlineData(100_000_000_000_000_000L, 100_000_000_000_010_000L)]
+    public void Narrow_windows_near_2_pow_63(long lo, long hi)
+    {
+        using var abacus = new HierarchicalAbacus(new SequentialExecutor());
+        long expected = Brute(lo, hi, out long twins);
+        var r = abacus.Analyze(lo, hi, includeTwins: true);
+        Assert.Equal(expected, r.PrimeCount);
+        Assert.Equal(twins, r.TwinCount);
+        Assert.Equal(r.PrimeCount, r.ResidueCounts.Sum());
+        Span<long> buf = stackalloc long[64];
+        int n = abacus.Enumerate(lo, hi, buf);
+        Assert.Equal(Math.Min(64, expected), n);
+        long v = lo;
+        for (int i = 0; i < n; i++)
+        {
+            while (!Primality.IsPrime(v)) v++;
+            Assert.Equal(v, buf[i]);
+            v++;
+        }
+    }
+}

@@ -143,6 +143,46 @@ public class TrainerTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
+    /// <summary>Measures, on whichever thread runs it, the managed bytes each work item allocates.</summary>
+    private sealed class AllocationProbe(ISphereExecutor inner) : ISphereExecutor, ISphereWork, IParallelWork
+    {
+        private ISphereWork? _sphere;
+        private IParallelWork? _items;
+        public long Allocated;
+        public int WorkerCount => inner.WorkerCount;
+        public int SphereCount => inner.SphereCount;
+        public void RunEpoch(ISphereWork work) { _sphere = work; inner.RunEpoch(this); }
+        public void RunParallel(IParallelWork work, int itemCount) { _items = work; inner.RunParallel(this, itemCount); }
+        public void ExecuteSphere(int sphereIndex, int workerIndex)
+        {
+            long a = GC.GetAllocatedBytesForCurrentThread();
+            _sphere!.ExecuteSphere(sphereIndex, workerIndex);
+            Interlocked.Add(ref Allocated, GC.GetAllocatedBytesForCurrentThread() - a);
+        }
+        public void ExecuteItem(int itemIndex, int workerIndex)
+        {
+            long a = GC.GetAllocatedBytesForCurrentThread();
+            _items!.ExecuteItem(itemIndex, workerIndex);
+            Interlocked.Add(ref Allocated, GC.GetAllocatedBytesForCurrentThread() - a);
+        }
+    }
+
+    [Fact]
+    public void Steady_state_step_on_the_control_process_allocates_nothing_on_any_thread()
+    {
+        const int B = 7, T = 6;
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 50 });
+        var probe = new AllocationProbe(cp);
+        using var tr = new Trainer(Options(B, T), probe);
+        int[] inp = Tokens(B * T, 11, 1), tgt = Tokens(B * T, 11, 2);
+        tr.Step(inp, tgt); tr.Step(inp, tgt);
+        Interlocked.Exchange(ref probe.Allocated, 0);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) tr.Step(inp, tgt);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, Interlocked.Read(ref probe.Allocated));
+    }
+
     [Fact]
     public void Boundary_crossings_are_counted_globally_and_per_sphere()
     {
