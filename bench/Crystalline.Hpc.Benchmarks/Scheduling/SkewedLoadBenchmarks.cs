@@ -10,7 +10,7 @@ namespace Crystalline.Hpc.Benchmarks.Scheduling;
 [MemoryDiagnoser]
 public class SkewedLoadBenchmarks
 {
-    private sealed class SkewedWork(int depth) : ISphereWork
+    internal sealed class SkewedWork(int depth) : ISphereWork
     {
         private readonly int _perGroup = ControlProcess.Pow12(depth - 1);
         public long Sink;

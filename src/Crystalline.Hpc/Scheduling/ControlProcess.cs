@@ -37,6 +37,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     private readonly bool _timings;
     private readonly int _spinRounds;
     private readonly bool _callerIsWorker0;
+    private readonly bool _oversubscribed;
 
     private Shared _shared;
     private ISphereWork? _sphereWork;
@@ -75,6 +76,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         _timings = _options.CollectTimings;
         _spinRounds = _options.SpinRounds;
         _callerIsWorker0 = _options.UseCallingThread;
+        _oversubscribed = _options.WorkerCount + (_callerIsWorker0 ? 0 : 1) > Environment.ProcessorCount;
         int n = _options.WorkerCount;
         HierarchyDepth = _options.HierarchyDepth;
         SphereCount = Pow12(HierarchyDepth);
@@ -329,10 +331,12 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Spin(int round)
+    private void Spin(int round)
     {
-        // Yield now and then: on an oversubscribed machine the thread being waited for needs the core.
-        if ((round & 31) == 31) Thread.Yield();
+        // With more threads than CPUs, yield now and then: the thread being waited for may need this
+        // core. Otherwise never yield: a yielding thread gives its turn away, and on a busy machine
+        // it then sees the next epoch milliseconds late.
+        if (_oversubscribed && (round & 31) == 31) Thread.Yield();
         else Thread.SpinWait(8);
     }
 
