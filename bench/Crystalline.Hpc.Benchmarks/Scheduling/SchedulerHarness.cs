@@ -39,6 +39,22 @@ internal static class SchedulerHarness
             Console.WriteLine(on.Statistics.ToTable(maxSphereRows: 0));
         }
 
+        // Skew with waiting work: balance independent of the CPU share the machine gives us.
+        {
+            using var on = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, EnableWorkStealing = true });
+            using var off = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, EnableWorkStealing = false });
+            var work = new SkewedWaitBenchmarks.WaitingWork();
+            var tOn = new List<double>();
+            var tOff = new List<double>();
+            for (int r = 0; r < Math.Min(rounds, 9); r++)
+            {
+                tOff.Add(Time(() => off.RunEpoch(work), 1));
+                tOn.Add(Time(() => on.RunEpoch(work), 1));
+            }
+            double mOn = Median(tOn), mOff = Median(tOff);
+            Console.WriteLine($"waiting skew, 2 workers: stealing off {mOff * 1e3:0.0} ms, on {mOn * 1e3:0.0} ms (model: 66 vs 40); on/off = {mOn / mOff:0.000} ({(1 - mOn / mOff) * 100:0.0}% shorter makespan)");
+        }
+
         // Epoch latency, trivial work.
         using (var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = 1 }))
         {

@@ -56,3 +56,41 @@ public class SkewedLoadBenchmarks
     [Benchmark(Description = "skewed epoch, stealing on")]
     public void StealingOn() => _on.RunEpoch(_work);
 }
+
+/// <summary>
+/// The same skew with work that waits instead of computing (heavy sphere 20 ms, light 2 ms of
+/// Thread.Sleep): the makespan then depends on how the scheduler balances, not on how much CPU a
+/// shared machine happens to give the workers. Stealing off: worker 0 carries 3 × 20 + 3 × 2 = 66 ms;
+/// the balanced optimum on 2 workers is 40 ms.
+/// </summary>
+[MemoryDiagnoser]
+public class SkewedWaitBenchmarks
+{
+    internal sealed class WaitingWork : ISphereWork
+    {
+        public void ExecuteSphere(int sphereIndex, int workerIndex) => Thread.Sleep(sphereIndex is 0 or 2 or 4 ? 20 : 2);
+    }
+
+    private ControlProcess _on = null!, _off = null!;
+    private readonly WaitingWork _work = new();
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _on = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, EnableWorkStealing = true });
+        _off = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, EnableWorkStealing = false });
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _on.Dispose();
+        _off.Dispose();
+    }
+
+    [Benchmark(Baseline = true, Description = "waiting skew, 2 workers, stealing off")]
+    public void StealingOff() => _off.RunEpoch(_work);
+
+    [Benchmark(Description = "waiting skew, 2 workers, stealing on")]
+    public void StealingOn() => _on.RunEpoch(_work);
+}

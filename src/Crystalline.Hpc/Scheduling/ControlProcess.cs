@@ -296,7 +296,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         t_workerOf = this;
         try
         {
-            RunShare(_workers[0], Volatile.Read(ref _shared.Epoch));
+            RunShare(_workers[0]);
         }
         finally
         {
@@ -385,16 +385,17 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             if (_shutdown) return;
             // Only this worker writes its own timing fields.
             if (_timings) _statistics.WorkerBlock(worker.Index).IdleTicks += Stopwatch.GetTimestamp() - waitStart;
-            RunShare(worker, seen);
+            RunShare(worker);
         }
     }
 
     // One worker's part of an epoch: claim and run its own share from its deque, then (stealing on)
-    // take other workers' items, or whole shares their owners have not claimed yet, until nothing is
-    // left unclaimed.
-    private void RunShare(Worker worker, long epoch)
+    // take other workers' items, or whole shares their owners have not claimed yet, until every item
+    // has finished. A worker still stealing when the next epoch starts is already in it, so the loop
+    // re-reads the epoch and claims its own new share before stealing anyone else's.
+    private void RunShare(Worker worker)
     {
-        if (TryClaimShare(worker, epoch)) Fill(worker, worker);
+        if (TryClaimShare(worker, Volatile.Read(ref _shared.Epoch))) Fill(worker, worker);
         DrainOwn(worker);
         if (!_stealing) return;
         long t1 = _timings ? Stopwatch.GetTimestamp() : 0;
@@ -403,7 +404,10 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         // per item instead of two, and a thief has nothing better to do at the end of an epoch.
         while (Volatile.Read(ref _shared.Pending) > 0)
         {
-            if (StealOnce(worker))
+            bool got = TryClaimShare(worker, Volatile.Read(ref _shared.Epoch));
+            if (got) Fill(worker, worker);
+            else got = StealOnce(worker);
+            if (got)
             {
                 failedRounds = 0;
                 DrainOwn(worker);
