@@ -15,7 +15,16 @@ internal sealed unsafe class GemmScratch
 
     public static GemmScratch Current => t_current ??= new GemmScratch();
 
-    public float* PackA => (_a ??= new AlignedBuffer<float>((long)GemmBlocking.MC * GemmBlocking.KC)).Pointer;
+    /// <summary>At least <paramref name="floats"/> of packed-A space; grows (rarely) and is then reused.</summary>
+    public float* PackA(long floats)
+    {
+        if (_a is null || _a.Length < floats)
+        {
+            _a?.Dispose();
+            _a = new AlignedBuffer<float>(Math.Max(floats, 64 * 1024));
+        }
+        return _a.Pointer;
+    }
     public float* PackB => (_b ??= new AlignedBuffer<float>((long)GemmBlocking.NC * GemmBlocking.KC)).Pointer;
     public float* Tile => (_tile ??= new AlignedBuffer<float>(GemmBlocking.TileCapacity)).Pointer;
 }
