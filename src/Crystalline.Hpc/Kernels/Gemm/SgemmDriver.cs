@@ -35,15 +35,26 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
     /// <summary>Below this many multiply-adds a second thread costs more than it saves.</summary>
     private const long ParallelThreshold = 1L << 20;
 
-    /// <summary>Column items per worker: more than one lets a work-stealing executor rebalance when a worker is slowed.</summary>
-    private const int ItemsPerWorker = 4;
+    /// <summary>
+    /// Most column items per worker: more than one lets a work-stealing executor rebalance when a worker
+    /// is slowed; but an item narrower than a few panels re-streams packed A for little work.
+    /// </summary>
+    private const int MaxItemsPerWorker = 4;
+
+    /// <summary>Fewest NR panels per column item.</summary>
+    private const int MinPanelsPerItem = 4;
 
     public static void Run(in GemmArgs g, ISphereExecutor? executor)
     {
         int mr = TK.MR;
         int panels = (g.N + TK.NR - 1) / TK.NR;
-        int items = executor is null ? 1 : (int)Math.Min((long)executor.WorkerCount * ItemsPerWorker, panels);
-        if (executor is null || executor.WorkerCount <= 1 || (long)g.M * g.N * g.K < ParallelThreshold) items = 1;
+        int items = 1;
+        if (executor is not null && executor.WorkerCount > 1 && (long)g.M * g.N * g.K >= ParallelThreshold)
+        {
+            int workers = executor.WorkerCount;
+            int perWorker = Math.Clamp(panels / (workers * MinPanelsPerItem), 1, MaxItemsPerWorker);
+            items = (int)Math.Min((long)workers * perWorker, panels);
+        }
         int mcMax = Math.Max(mr, GemmBlocking.PackedAFloats / g.K / mr * mr);
         int mcFirst = Math.Min(mcMax, g.M);
         // The packed A block lives in the calling thread's scratch and is read by every worker.
