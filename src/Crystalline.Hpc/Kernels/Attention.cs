@@ -23,30 +23,32 @@ internal static class Attention
         int T = tokensPerRow, C = channels, C3 = 3 * channels, hs = channels / heads;
         float scale = 1f / MathF.Sqrt(hs);
 
+        // b, h, t order (llm.c has b, t, h): one head's keys and values (2·T·hs floats) stay in L2 while
+        // every query of that head reads them. The arithmetic of each element is unchanged.
         for (int b = 0; b < batch; b++)
         {
-            for (int t = 0; t < T; t++)
+            for (int h = 0; h < heads; h++)
             {
-                for (int h = 0; h < heads; h++)
+                for (int t = 0; t < T; t++)
                 {
                     ReadOnlySpan<float> q = qkv.Slice((b * T + t) * C3 + h * hs, hs);
                     int rowOffset = ((b * heads + h) * T + t) * T;
                     Span<float> pre = preatt.Slice(rowOffset, T);
                     Span<float> a = att.Slice(rowOffset, T);
+                    int n = t + 1, span = t * C3 + hs; // rows t2 = 0 … t, each hs long, 3C apart
+                    int kBase = b * T * C3 + C + h * hs, vBase = kBase + C;
 
-                    for (int t2 = 0; t2 <= t; t2++)
-                        pre[t2] = RowOps.Dot(q, qkv.Slice((b * T + t2) * C3 + C + h * hs, hs), w) * scale;
-                    pre[(t + 1)..].Clear();
+                    AttentionRows.DotRows(pre, q, qkv.Slice(kBase, span), C3, n, scale, accumulate: false, w);
+                    pre[n..].Clear();
 
-                    float max = RowOps.Max(pre[..(t + 1)], w);
-                    float sum = RowOps.ExpSubtractSum(a[..(t + 1)], pre[..(t + 1)], max, w);
-                    RowOps.Scale(a[..(t + 1)], 1f / sum, w);
-                    a[(t + 1)..].Clear();
+                    float max = RowOps.Max(pre[..n], w);
+                    float sum = RowOps.ExpSubtractSum(a[..n], pre[..n], max, w);
+                    RowOps.Scale(a[..n], 1f / sum, w);
+                    a[n..].Clear();
 
                     Span<float> o = output.Slice((b * T + t) * C + h * hs, hs);
                     o.Clear();
-                    for (int t2 = 0; t2 <= t; t2++)
-                        RowOps.Axpy(o, a[t2], qkv.Slice((b * T + t2) * C3 + 2 * C + h * hs, hs), w);
+                    AttentionRows.WeightedRowSum(o, a[..n], 1f, qkv.Slice(vBase, span), C3, n, w);
                 }
             }
         }
@@ -69,43 +71,38 @@ internal static class Attention
         int T = tokensPerRow, C = channels, C3 = 3 * channels, hs = channels / heads;
         float scale = 1f / MathF.Sqrt(hs);
 
+        // b, h, t order, as in forward. Every dk/dv element still receives its contributions in increasing t,
+        // so the sums are the same as in llm.c's b, t, h order.
         for (int b = 0; b < batch; b++)
         {
-            for (int t = 0; t < T; t++)
+            for (int h = 0; h < heads; h++)
             {
-                for (int h = 0; h < heads; h++)
+                for (int t = 0; t < T; t++)
                 {
                     int qOffset = (b * T + t) * C3 + h * hs;
                     ReadOnlySpan<float> q = qkv.Slice(qOffset, hs);
                     Span<float> dq = dqkv.Slice(qOffset, hs);
                     int rowOffset = ((b * heads + h) * T + t) * T;
-                    ReadOnlySpan<float> a = att.Slice(rowOffset, t + 1);
-                    Span<float> da = datt.Slice(rowOffset, t + 1);
-                    Span<float> dp = dpreatt.Slice(rowOffset, t + 1);
+                    int n = t + 1, span = t * C3 + hs;
+                    int kBase = b * T * C3 + C + h * hs, vBase = kBase + C;
+                    ReadOnlySpan<float> a = att.Slice(rowOffset, n);
+                    Span<float> da = datt.Slice(rowOffset, n);
+                    Span<float> dp = dpreatt.Slice(rowOffset, n);
                     ReadOnlySpan<float> dout = doutput.Slice((b * T + t) * C + h * hs, hs);
 
                     // Forward: out_t = Σ_t2 att[t2]·v_t2  ⇒  datt[t2] += dout·v_t2;  dv_t2 += att[t2]·dout.
-                    for (int t2 = 0; t2 <= t; t2++)
-                    {
-                        int vOffset = (b * T + t2) * C3 + 2 * C + h * hs;
-                        da[t2] += RowOps.Dot(qkv.Slice(vOffset, hs), dout, w);
-                        RowOps.Axpy(dqkv.Slice(vOffset, hs), a[t2], dout, w);
-                    }
+                    AttentionRows.DotRows(da, dout, qkv.Slice(vBase, span), C3, n, 1f, accumulate: true, w);
+                    AttentionRows.RowUpdate(dqkv.Slice(vBase, span), C3, n, a, 1f, dout, w);
 
                     // Forward: att = softmax(preatt[0..t])  ⇒  dpreatt[t2] += att[t2]·(datt[t2] − Σ_t3 att[t3]·datt[t3])
                     // (the softmax Jacobian att[t2]·(δ − att[t3]) contracted in O(T) rather than O(T²)).
                     float weighted = RowOps.Dot(a, da, w);
-                    for (int t2 = 0; t2 <= t; t2++)
+                    for (int t2 = 0; t2 < n; t2++)
                         dp[t2] += a[t2] * (da[t2] - weighted);
 
                     // Forward: preatt[t2] = scale·(q_t · k_t2)  ⇒  dq_t += scale·dpreatt[t2]·k_t2;  dk_t2 += scale·dpreatt[t2]·q_t.
-                    for (int t2 = 0; t2 <= t; t2++)
-                    {
-                        int kOffset = (b * T + t2) * C3 + C + h * hs;
-                        float g = scale * dp[t2];
-                        RowOps.Axpy(dq, g, qkv.Slice(kOffset, hs), w);
-                        RowOps.Axpy(dqkv.Slice(kOffset, hs), g, q, w);
-                    }
+                    AttentionRows.WeightedRowSum(dq, dp, scale, qkv.Slice(kBase, span), C3, n, w);
+                    AttentionRows.RowUpdate(dqkv.Slice(kBase, span), C3, n, dp, scale, q, w);
                 }
             }
         }

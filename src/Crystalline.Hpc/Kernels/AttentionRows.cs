@@ -1,0 +1,211 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Crystalline.Hpc.Kernels;
+
+/// <summary>
+/// Attention's inner loops over the keys/values of one head: rows of length hs at a fixed stride (3C)
+/// in qkv. Working on all rows t2 ≤ t in one call keeps the vector being dotted or accumulated in
+/// registers across rows, where a call per row would reload it and pay a horizontal sum and call
+/// overhead for only hs = 64 elements of work. The scalar branch of each is the reference.
+/// Callers validate bounds: the last row read is at offset (count − 1)·stride + hs − 1.
+/// </summary>
+internal static class AttentionRows
+{
+    /// <summary>dst[j] = scale·(x · rows_j), or dst[j] += that when <paramref name="accumulate"/>.</summary>
+    public static void DotRows(Span<float> dst, ReadOnlySpan<float> x, ReadOnlySpan<float> rows, int stride, int count, float scale,
+        bool accumulate, VectorWidth width)
+    {
+        ref float d = ref MemoryMarshal.GetReference(dst);
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float r = ref MemoryMarshal.GetReference(rows);
+        nuint hs = (nuint)x.Length, st = (nuint)stride, n = (nuint)count;
+        switch (width)
+        {
+            case VectorWidth.V512: DotRows<Simd512, Vector512<float>>(ref d, ref xr, hs, ref r, st, n, scale, accumulate); break;
+            case VectorWidth.V256: DotRows<Simd256, Vector256<float>>(ref d, ref xr, hs, ref r, st, n, scale, accumulate); break;
+            case VectorWidth.V128: DotRows<Simd128, Vector128<float>>(ref d, ref xr, hs, ref r, st, n, scale, accumulate); break;
+            default:
+                for (nuint j = 0; j < n; j++)
+                {
+                    ref float row = ref Unsafe.Add(ref r, j * st);
+                    float s = 0f;
+                    for (nuint c = 0; c < hs; c++) s += Unsafe.Add(ref xr, c) * Unsafe.Add(ref row, c);
+                    float v = s * scale;
+                    Unsafe.Add(ref d, j) = accumulate ? Unsafe.Add(ref d, j) + v : v;
+                }
+                break;
+        }
+    }
+
+    /// <summary>acc[c] += Σ_j (scale·coef[j])·rows_j[c], rows in increasing j.</summary>
+    public static void WeightedRowSum(Span<float> acc, ReadOnlySpan<float> coef, float scale, ReadOnlySpan<float> rows, int stride, int count,
+        VectorWidth width)
+    {
+        ref float a = ref MemoryMarshal.GetReference(acc);
+        ref float k = ref MemoryMarshal.GetReference(coef);
+        ref float r = ref MemoryMarshal.GetReference(rows);
+        nuint hs = (nuint)acc.Length, st = (nuint)stride, n = (nuint)count;
+        switch (width)
+        {
+            case VectorWidth.V512: WeightedRowSum<Simd512, Vector512<float>>(ref a, hs, ref k, scale, ref r, st, n); break;
+            case VectorWidth.V256: WeightedRowSum<Simd256, Vector256<float>>(ref a, hs, ref k, scale, ref r, st, n); break;
+            case VectorWidth.V128: WeightedRowSum<Simd128, Vector128<float>>(ref a, hs, ref k, scale, ref r, st, n); break;
+            default:
+                for (nuint j = 0; j < n; j++)
+                {
+                    float w = scale * Unsafe.Add(ref k, j);
+                    ref float row = ref Unsafe.Add(ref r, j * st);
+                    for (nuint c = 0; c < hs; c++) Unsafe.Add(ref a, c) += w * Unsafe.Add(ref row, c);
+                }
+                break;
+        }
+    }
+
+    /// <summary>rows_j[c] += (scale·coef[j])·x[c] for every row j.</summary>
+    public static void RowUpdate(Span<float> rows, int stride, int count, ReadOnlySpan<float> coef, float scale, ReadOnlySpan<float> x,
+        VectorWidth width)
+    {
+        ref float r = ref MemoryMarshal.GetReference(rows);
+        ref float k = ref MemoryMarshal.GetReference(coef);
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        nuint hs = (nuint)x.Length, st = (nuint)stride, n = (nuint)count;
+        switch (width)
+        {
+            case VectorWidth.V512: RowUpdate<Simd512, Vector512<float>>(ref r, st, n, ref k, scale, ref xr, hs); break;
+            case VectorWidth.V256: RowUpdate<Simd256, Vector256<float>>(ref r, st, n, ref k, scale, ref xr, hs); break;
+            case VectorWidth.V128: RowUpdate<Simd128, Vector128<float>>(ref r, st, n, ref k, scale, ref xr, hs); break;
+            default:
+                for (nuint j = 0; j < n; j++)
+                {
+                    float w = scale * Unsafe.Add(ref k, j);
+                    ref float row = ref Unsafe.Add(ref r, j * st);
+                    for (nuint c = 0; c < hs; c++) Unsafe.Add(ref row, c) += w * Unsafe.Add(ref xr, c);
+                }
+                break;
+        }
+    }
+
+    private static void DotRows<TS, TVec>(ref float d, ref float x, nuint hs, ref float rows, nuint stride, nuint count, float scale, bool accumulate)
+        where TS : ISimdOps<TVec> where TVec : struct
+    {
+        nuint w = TS.Count, full = hs - hs % w, tail = hs - full, j = 0;
+        // Four rows at a time share each load of x and give four independent FMA chains.
+        for (; j + 4 <= count; j += 4)
+        {
+            ref float r0 = ref Unsafe.Add(ref rows, j * stride);
+            ref float r1 = ref Unsafe.Add(ref r0, stride);
+            ref float r2 = ref Unsafe.Add(ref r1, stride);
+            ref float r3 = ref Unsafe.Add(ref r2, stride);
+            TVec a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
+            for (nuint c = 0; c < full; c += w)
+            {
+                TVec xv = TS.Load(ref x, c);
+                a0 = TS.FusedMultiplyAdd(xv, TS.Load(ref r0, c), a0);
+                a1 = TS.FusedMultiplyAdd(xv, TS.Load(ref r1, c), a1);
+                a2 = TS.FusedMultiplyAdd(xv, TS.Load(ref r2, c), a2);
+                a3 = TS.FusedMultiplyAdd(xv, TS.Load(ref r3, c), a3);
+            }
+            if (tail != 0)
+            {
+                TVec xv = TS.LoadPartial(ref Unsafe.Add(ref x, full), tail);
+                a0 = TS.FusedMultiplyAdd(xv, TS.LoadPartial(ref Unsafe.Add(ref r0, full), tail), a0);
+                a1 = TS.FusedMultiplyAdd(xv, TS.LoadPartial(ref Unsafe.Add(ref r1, full), tail), a1);
+                a2 = TS.FusedMultiplyAdd(xv, TS.LoadPartial(ref Unsafe.Add(ref r2, full), tail), a2);
+                a3 = TS.FusedMultiplyAdd(xv, TS.LoadPartial(ref Unsafe.Add(ref r3, full), tail), a3);
+            }
+            Put(ref Unsafe.Add(ref d, j), TS.Sum(a0) * scale, accumulate);
+            Put(ref Unsafe.Add(ref d, j + 1), TS.Sum(a1) * scale, accumulate);
+            Put(ref Unsafe.Add(ref d, j + 2), TS.Sum(a2) * scale, accumulate);
+            Put(ref Unsafe.Add(ref d, j + 3), TS.Sum(a3) * scale, accumulate);
+        }
+        for (; j < count; j++)
+        {
+            ref float r0 = ref Unsafe.Add(ref rows, j * stride);
+            TVec a0 = TS.Zero;
+            for (nuint c = 0; c < full; c += w) a0 = TS.FusedMultiplyAdd(TS.Load(ref x, c), TS.Load(ref r0, c), a0);
+            if (tail != 0)
+                a0 = TS.FusedMultiplyAdd(TS.LoadPartial(ref Unsafe.Add(ref x, full), tail), TS.LoadPartial(ref Unsafe.Add(ref r0, full), tail), a0);
+            Put(ref Unsafe.Add(ref d, j), TS.Sum(a0) * scale, accumulate);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(ref float target, float value, bool accumulate) => target = accumulate ? target + value : value;
+
+    private static void WeightedRowSum<TS, TVec>(ref float acc, nuint hs, ref float coef, float scale, ref float rows, nuint stride, nuint count)
+        where TS : ISimdOps<TVec> where TVec : struct
+    {
+        nuint w = TS.Count, c = 0;
+        // Up to four vectors of acc stay in registers while every row is added in.
+        for (; c + 4 * w <= hs; c += 4 * w)
+        {
+            TVec a0 = TS.Load(ref acc, c), a1 = TS.Load(ref acc, c + w), a2 = TS.Load(ref acc, c + 2 * w), a3 = TS.Load(ref acc, c + 3 * w);
+            for (nuint j = 0; j < count; j++)
+            {
+                ref float row = ref Unsafe.Add(ref rows, j * stride + c);
+                TVec s = TS.Broadcast(scale * Unsafe.Add(ref coef, j));
+                a0 = TS.FusedMultiplyAdd(s, TS.Load(ref row, 0), a0);
+                a1 = TS.FusedMultiplyAdd(s, TS.Load(ref row, w), a1);
+                a2 = TS.FusedMultiplyAdd(s, TS.Load(ref row, 2 * w), a2);
+                a3 = TS.FusedMultiplyAdd(s, TS.Load(ref row, 3 * w), a3);
+            }
+            TS.Store(a0, ref acc, c); TS.Store(a1, ref acc, c + w); TS.Store(a2, ref acc, c + 2 * w); TS.Store(a3, ref acc, c + 3 * w);
+        }
+        for (; c + w <= hs; c += w)
+        {
+            TVec a0 = TS.Load(ref acc, c);
+            for (nuint j = 0; j < count; j++)
+                a0 = TS.FusedMultiplyAdd(TS.Broadcast(scale * Unsafe.Add(ref coef, j)), TS.Load(ref Unsafe.Add(ref rows, j * stride + c), 0), a0);
+            TS.Store(a0, ref acc, c);
+        }
+        if (c < hs)
+        {
+            nuint tail = hs - c;
+            TVec a0 = TS.LoadPartial(ref Unsafe.Add(ref acc, c), tail);
+            for (nuint j = 0; j < count; j++)
+                a0 = TS.FusedMultiplyAdd(TS.Broadcast(scale * Unsafe.Add(ref coef, j)), TS.LoadPartial(ref Unsafe.Add(ref rows, j * stride + c), tail), a0);
+            TS.StorePartial(a0, ref Unsafe.Add(ref acc, c), tail);
+        }
+    }
+
+    private static void RowUpdate<TS, TVec>(ref float rows, nuint stride, nuint count, ref float coef, float scale, ref float x, nuint hs)
+        where TS : ISimdOps<TVec> where TVec : struct
+    {
+        nuint w = TS.Count, c = 0;
+        // Up to four vectors of x stay in registers while every row is updated.
+        for (; c + 4 * w <= hs; c += 4 * w)
+        {
+            TVec x0 = TS.Load(ref x, c), x1 = TS.Load(ref x, c + w), x2 = TS.Load(ref x, c + 2 * w), x3 = TS.Load(ref x, c + 3 * w);
+            for (nuint j = 0; j < count; j++)
+            {
+                ref float row = ref Unsafe.Add(ref rows, j * stride + c);
+                TVec s = TS.Broadcast(scale * Unsafe.Add(ref coef, j));
+                TS.Store(TS.FusedMultiplyAdd(s, x0, TS.Load(ref row, 0)), ref row, 0);
+                TS.Store(TS.FusedMultiplyAdd(s, x1, TS.Load(ref row, w)), ref row, w);
+                TS.Store(TS.FusedMultiplyAdd(s, x2, TS.Load(ref row, 2 * w)), ref row, 2 * w);
+                TS.Store(TS.FusedMultiplyAdd(s, x3, TS.Load(ref row, 3 * w)), ref row, 3 * w);
+            }
+        }
+        for (; c + w <= hs; c += w)
+        {
+            TVec x0 = TS.Load(ref x, c);
+            for (nuint j = 0; j < count; j++)
+            {
+                ref float row = ref Unsafe.Add(ref rows, j * stride + c);
+                TS.Store(TS.FusedMultiplyAdd(TS.Broadcast(scale * Unsafe.Add(ref coef, j)), x0, TS.Load(ref row, 0)), ref row, 0);
+            }
+        }
+        if (c < hs)
+        {
+            nuint tail = hs - c;
+            TVec x0 = TS.LoadPartial(ref Unsafe.Add(ref x, c), tail);
+            for (nuint j = 0; j < count; j++)
+            {
+                ref float row = ref Unsafe.Add(ref rows, j * stride + c);
+                TS.StorePartial(TS.FusedMultiplyAdd(TS.Broadcast(scale * Unsafe.Add(ref coef, j)), x0, TS.LoadPartial(ref row, tail)), ref row, tail);
+            }
+        }
+    }
+}
