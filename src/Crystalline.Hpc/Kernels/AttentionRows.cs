@@ -115,10 +115,9 @@ internal static class AttentionRows
                 a2 = TS.FusedMultiplyAdd(xv, TS.LoadPartial(ref Unsafe.Add(ref r2, full), tail), a2);
                 a3 = TS.FusedMultiplyAdd(xv, TS.LoadPartial(ref Unsafe.Add(ref r3, full), tail), a3);
             }
-            Put(ref Unsafe.Add(ref d, j), TS.Sum(a0) * scale, accumulate);
-            Put(ref Unsafe.Add(ref d, j + 1), TS.Sum(a1) * scale, accumulate);
-            Put(ref Unsafe.Add(ref d, j + 2), TS.Sum(a2) * scale, accumulate);
-            Put(ref Unsafe.Add(ref d, j + 3), TS.Sum(a3) * scale, accumulate);
+            Vector128<float> v = TS.Sum4(a0, a1, a2, a3) * Vector128.Create(scale);
+            if (accumulate) v = Vector128.LoadUnsafe(ref d, j) + v;
+            v.StoreUnsafe(ref d, j);
         }
         for (; j < count; j++)
         {
