@@ -14,21 +14,40 @@ public sealed unsafe class AlignedBuffer<T> : IDisposable where T : unmanaged
 
     private nint _pointer; // T*, stored as nint so Dispose can swap it atomically
     private readonly nuint _bytes;
+    private readonly IPlatform _platform; // the allocator must also free: NUMA memory comes from a different heap
 
-    /// <summary>Allocates <paramref name="length"/> elements, zeroed, on <paramref name="numaNode"/> (−1: no preference).</summary>
-    /// <exception cref="ArgumentOutOfRangeException">length is negative.</exception>
+    /// <summary>
+    /// Allocates <paramref name="length"/> elements, zeroed, on <paramref name="numaNode"/> (−1: no preference)
+    /// through <see cref="PlatformServices.Current"/>: libnuma or VirtualAllocExNuma where available, else
+    /// first touch (see <see cref="IPlatform.NumaAllocationPolicy"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">length is negative, or numaNode is below −1 or not a node of this machine.</exception>
     /// <exception cref="OutOfMemoryException">the allocation failed.</exception>
     public AlignedBuffer(long length, int numaNode = -1)
+        : this(length, numaNode, PlatformServices.Current)
+    {
+    }
+
+    /// <summary>Allocates through a given back end (tests use platforms with capabilities switched off).</summary>
+    internal AlignedBuffer(long length, int numaNode, IPlatform platform)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numaNode, -1);
+        ArgumentNullException.ThrowIfNull(platform);
         Length = length;
         NumaNode = numaNode;
+        _platform = platform;
         _bytes = checked((nuint)length * (nuint)sizeof(T));
-        _pointer = (nint)PlatformServices.Current.AllocateAligned(_bytes, numaNode);
+        _pointer = (nint)platform.AllocateAligned(_bytes, numaNode);
         if (_pointer == 0) throw new OutOfMemoryException($"could not allocate {_bytes} aligned bytes");
         NativeMemoryTracker.Add((long)_bytes);
+        // Zeroing here is also the first touch that places the pages (on the node when the platform
+        // pinned a toucher or bound the memory; else near the allocating thread).
         ClearMemory();
     }
+
+    /// <summary>True once disposed (or finalized).</summary>
+    public bool IsDisposed => Volatile.Read(ref _pointer) == 0;
 
     /// <summary>Number of elements.</summary>
     public long Length { get; }
@@ -87,7 +106,7 @@ public sealed unsafe class AlignedBuffer<T> : IDisposable where T : unmanaged
     {
         nint p = Interlocked.Exchange(ref _pointer, 0);
         if (p == 0) return;
-        PlatformServices.Current.FreeAligned((void*)p, _bytes);
+        _platform.FreeAligned((void*)p, _bytes);
         NativeMemoryTracker.Add(-(long)_bytes);
     }
 }
