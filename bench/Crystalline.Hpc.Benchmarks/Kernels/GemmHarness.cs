@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using Crystalline.Hpc.Kernels;
 using Crystalline.Hpc.Memory;
+using Crystalline.Hpc.Scheduling;
 
 namespace Crystalline.Hpc.Benchmarks.Kernels;
 
 /// <summary>
-/// <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- gemm [--rounds N] [--layout nn|nt|both] [--shapes gpt2|all] [--threads 1,2] [--width V512|V256|V128] [--pin] [--only NAME] [--kernel 6x64|8x48|12x32|14x32]</c>:
+/// <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- gemm [--rounds N] [--layout nn|nt|both] [--shapes gpt2|all] [--threads 1,2] [--width V512|V256|V128] [--pin] [--executor control|dedicated] [--only NAME] [--kernel 6x64|8x48|12x32|14x32]</c>:
 /// our SGEMM against OpenBLAS's cblas_sgemm on the same buffers, repetitions interleaved, best time per call.
 /// </summary>
 internal static unsafe class GemmHarness
@@ -32,6 +33,7 @@ internal static unsafe class GemmHarness
         var width = VectorWidth.Auto;
         string? only = null;
         bool pin = false;
+        bool useControl = true;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -43,38 +45,43 @@ internal static unsafe class GemmHarness
                 case "--only": only = args[++i]; break;
                 case "--kernel": s_kernel = args[++i]; break;
                 case "--pin": pin = true; break;
+                case "--executor": useControl = args[++i] switch { "control" => true, "dedicated" => false, _ => throw new ArgumentException("--executor control|dedicated") }; break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         }
 
         bool haveBlas = OpenBlas.TryLoad(out string blasError);
         Console.WriteLine($"machine: {Environment.ProcessorCount} logical CPUs, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, .NET {Environment.Version}");
-        Console.WriteLine($"our kernel width: {KernelDispatch.Resolve(width)}, blocking KC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.KC} NC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.NC} MC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.MC}");
+        Console.WriteLine($"our kernel width: {KernelDispatch.Resolve(width)}, blocking KC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.KC} NC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.NC} packed-A budget={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.PackedAFloats} floats");
         Console.WriteLine(haveBlas ? $"OpenBLAS core: {OpenBlas.CoreName}; config: {OpenBlas.Config}" : $"OpenBLAS not loaded: {blasError}");
         Console.WriteLine($"OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"} OPENBLAS_L2_SIZE={Environment.GetEnvironmentVariable("OPENBLAS_L2_SIZE") ?? "(unset)"}");
-        foreach (int t in threadCounts.Distinct()) Console.WriteLine($"FMA peak, {t} thread(s): {FmaPeak.Measure(t):F1} GFLOP/s");
+        foreach (int t in threadCounts.Distinct()) Console.WriteLine($"FMA peak, {t} thread(s), wall: {FmaPeak.Measure(t):F1} GFLOP/s");
+        if (ThreadClock.Available) Console.WriteLine($"FMA peak, 1 thread, thread CPU time: {FmaPeak.MeasureCpu():F1} GFLOP/s");
         Console.WriteLine();
 
         // --pin: the caller (worker 0, and the 1-thread runs of both libraries) on CPU 0, worker w on CPU w.
         if (pin) Crystalline.Hpc.Platform.PlatformServices.Current.TryPinCurrentThread(0, out _);
-        var executors = threadCounts.Distinct().ToDictionary(t => t, t => new DedicatedThreadExecutor(t, pin));
+        var executors = threadCounts.Distinct().ToDictionary(t => t, t => new TimedExecutor(useControl
+            ? new ControlProcess(new ControlProcessOptions { WorkerCount = t, PinThreads = pin, CollectTimings = false, MailboxCapacity = 0 })
+            : new DedicatedThreadExecutor(t, pin)));
+        Console.WriteLine($"executor for our multi-threaded runs: {(useControl ? "ControlProcess (the scheduler)" : "bench DedicatedThreadExecutor")}, pinned: {pin}");
         try
         {
-            Console.WriteLine("| shape | layout | threads | ours GFLOP/s | OpenBLAS GFLOP/s | ours/OpenBLAS | max rel diff |");
-            Console.WriteLine("|---|---|---|---|---|---|---|");
+            Console.WriteLine("| shape | layout | threads | ours GFLOP/s (wall) | OpenBLAS GFLOP/s (wall) | ours/OpenBLAS (wall) | ours (thread CPU) | OpenBLAS (thread CPU) | ours/OpenBLAS (CPU) | max rel diff |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
             foreach (var shape in Gpt2Shapes.Where(s => only is null || s.Name.Contains(only, StringComparison.Ordinal)))
                 foreach (bool transB in layout switch { "nt" => new[] { true }, "both" => new[] { false, true }, _ => new[] { false } })
                     RunShape(shape, transB, rounds, threadCounts, executors, width, haveBlas);
         }
         finally
         {
-            foreach (var e in executors.Values) e.Dispose();
+            foreach (var e in executors.Values) (e.Inner as IDisposable)?.Dispose();
         }
         return 0;
     }
 
     private static void RunShape(Shape s, bool transB, int rounds, int[] threadCounts,
-        Dictionary<int, DedicatedThreadExecutor> executors, VectorWidth width, bool haveBlas)
+        Dictionary<int, TimedExecutor> executors, VectorWidth width, bool haveBlas)
     {
         int m = s.M, n = s.N, k = s.K;
         using var a = new AlignedBuffer<float>((long)m * k);
@@ -91,6 +98,7 @@ internal static unsafe class GemmHarness
         var configs = new List<(int Threads, bool Blas)>();
         foreach (int t in threadCounts) { configs.Add((t, false)); if (haveBlas) configs.Add((t, true)); }
         var best = configs.ToDictionary(c => c, _ => double.MaxValue);
+        var bestCpu = configs.ToDictionary(c => c, _ => double.MaxValue);
         for (int r = 0; r < rounds; r++)
         {
             foreach (var cfg in configs)
@@ -99,7 +107,10 @@ internal static unsafe class GemmHarness
                 reps = Math.Min(reps, 50);
                 for (int rep = 0; rep < reps; rep++)
                 {
+                    TimedExecutor? exOurs = !cfg.Blas && cfg.Threads > 1 ? executors[cfg.Threads] : null;
+                    if (exOurs is not null) exOurs.CriticalPathCpuSeconds = 0;
                     long t0 = Stopwatch.GetTimestamp();
+                    double cpu0 = ThreadClock.Now();
                     if (cfg.Blas)
                     {
                         OpenBlas.SetNumThreads(cfg.Threads);
@@ -128,7 +139,14 @@ internal static unsafe class GemmHarness
                             cfg.Threads == 1 ? null : executors[cfg.Threads], width);
                     }
                     double sec = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-                    if (rep > 0 || r > 0) best[cfg] = Math.Min(best[cfg], sec); // the very first call warms up
+                    double cpuSec = ThreadClock.Now() - cpu0;
+                    // Several threads: the caller's serial part plus each parallel phase's slowest worker.
+                    if (exOurs is not null) cpuSec += exOurs.CriticalPathCpuSeconds;
+                    if (rep > 0 || r > 0) // the very first call warms up
+                    {
+                        best[cfg] = Math.Min(best[cfg], sec);
+                        bestCpu[cfg] = Math.Min(bestCpu[cfg], cpuSec);
+                    }
                 }
             }
         }
@@ -145,8 +163,22 @@ internal static unsafe class GemmHarness
             double ours = flops / best[(t, false)] / 1e9;
             string blas = haveBlas ? (flops / best[(t, true)] / 1e9).ToString("F1", CultureInfo.InvariantCulture) : "n/a";
             string ratio = haveBlas ? (best[(t, true)] / best[(t, false)]).ToString("P1", CultureInfo.InvariantCulture) : "n/a";
+            // One thread: also by thread CPU time (both libraries compute on the calling thread then).
+            string cpu = "";
+            if (t > 1 && ThreadClock.Available)
+            {
+                cpu = string.Create(CultureInfo.InvariantCulture, $" {flops / bestCpu[(t, false)] / 1e9:F1} (critical path) | – | – |");
+            }
+            else if (t == 1 && ThreadClock.Available)
+            {
+                double oursCpu = flops / bestCpu[(1, false)] / 1e9;
+                cpu = haveBlas
+                    ? string.Create(CultureInfo.InvariantCulture, $" {oursCpu:F1} | {flops / bestCpu[(1, true)] / 1e9:F1} | {bestCpu[(1, true)] / bestCpu[(1, false)]:P1} |")
+                    : string.Create(CultureInfo.InvariantCulture, $" {oursCpu:F1} | n/a | n/a |");
+            }
+            else cpu = " – | – | – |";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {s.Name} | {(transB ? "A·Bᵀ" : "A·B")} | {t} | {ours:F1} | {blas} | {ratio} | {maxRel:E1} |"));
+                $"| {s.Name} | {(transB ? "A·Bᵀ" : "A·B")} | {t} | {ours:F1} | {blas} | {ratio} |{cpu} {maxRel:E1} |"));
         }
     }
 }
