@@ -52,7 +52,7 @@ internal static unsafe class GemmHarness
 
         bool haveBlas = OpenBlas.TryLoad(out string blasError);
         Console.WriteLine($"machine: {Environment.ProcessorCount} logical CPUs, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, .NET {Environment.Version}");
-        Console.WriteLine($"our kernel width: {KernelDispatch.Resolve(width)}, blocking KC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.KC} NC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.NC} MC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.MC}");
+        Console.WriteLine($"our kernel width: {KernelDispatch.Resolve(width)}, blocking KC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.KC} NC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.NC} packed-A budget={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.PackedAFloats} floats");
         Console.WriteLine(haveBlas ? $"OpenBLAS core: {OpenBlas.CoreName}; config: {OpenBlas.Config}" : $"OpenBLAS not loaded: {blasError}");
         Console.WriteLine($"OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"} OPENBLAS_L2_SIZE={Environment.GetEnvironmentVariable("OPENBLAS_L2_SIZE") ?? "(unset)"}");
         foreach (int t in threadCounts.Distinct()) Console.WriteLine($"FMA peak, {t} thread(s), wall: {FmaPeak.Measure(t):F1} GFLOP/s");

@@ -99,7 +99,7 @@ internal static class TrainCommand
         int threads = a.GetInt("--num-threads", Environment.ProcessorCount, 1, 4096);
         long stepsPerEpoch = Math.Max(1, (train.Length - 1) / ((long)B * T));
         if (val is null && train.Length >= 2 * ((long)B * T + 1)) stepsPerEpoch = Math.Max(1, (train.Length - Math.Max(train.Length / 10, (long)B * T + 1) - 1) / ((long)B * T));
-        long steps = a.Has("--epochs") ? a.GetLong("--epochs", 1, 1, 1_000_000) * stepsPerEpoch : a.GetLong("--steps", 600, 1, long.MaxValue / 2);
+        long steps = a.Has("--epochs") ? a.GetLong("--epochs", 1, 1, 1_000_000) * stepsPerEpoch : a.GetLong("--steps", 1500, 1, long.MaxValue / 2);
         var options = new TrainerOptions
         {
             Model = cfg,

@@ -53,7 +53,7 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
         SphereCount = executor.SphereCount;
         _workers = new SieveWorker[executor.WorkerCount];
         for (int i = 0; i < _workers.Length; i++) _workers[i] = new SieveWorker(blockBytes, chunkBytes);
-        _cursor = new SieveWorker(blockBytes, chunkBytes);
+        _cursor = new SieveWorker(blockBytes, chunkBytes, uniformBlocks: false); // walks grow their blocks
         _countWork = new CountWork(this);
         BlockBytes = blockBytes;
     }
@@ -418,7 +418,7 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
                 _end = WheelByteEnd(high);
                 owner.EnsureBasePrimes(ISqrt(high - 1));
                 long total = _end - _start;
-                int sieving = owner._sievingCount;
+                int sieving = CountAtMost(owner._sieving, owner._sievingCount, ISqrt(high - 1));
                 // ~8 segments per sphere so uneven workers still balance; a floor keeps each segment's
                 // start-up (a division per sieving prime) small next to its sieving — a narrow window
                 // high up (millions of sieving primes, a few bytes) stays one segment.
@@ -464,6 +464,17 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
         }
 
         private static long RoundUp64(long x) => (x + 63) & ~63L;
+
+        private static int CountAtMost(uint[] ascending, int count, long limit)
+        {
+            int lo = 0, hi = count;
+            while (lo < hi)
+            {
+                int mid = (lo + hi) >>> 1;
+                if (ascending[mid] <= limit) lo = mid + 1; else hi = mid;
+            }
+            return lo;
+        }
 
         private void EnsureSize(int spheres)
         {

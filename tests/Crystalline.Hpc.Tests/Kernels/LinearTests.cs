@@ -107,3 +107,60 @@ public class LinearTests
         Assert.All(y, v => Assert.Equal(0f, v));
     }
 }
+
+public class LinearParallelTests
+{
+    [Fact]
+    public void Forward_and_backward_are_bitwise_the_same_on_any_worker_count()
+    {
+        const int r = 40, c = 96, oc = 300;
+        var input = Random(r * c, 1);
+        var weight = Random(oc * c, 2);
+        var bias = Random(oc, 3);
+        var dout = Random(r * oc, 4);
+        float[] Run(Crystalline.Hpc.Scheduling.ISphereExecutor? ex, out float[] dinput, out float[] dweight, out float[] dbias)
+        {
+            var output = new float[r * oc];
+            Linear.Forward(output, input, weight, bias, r, c, oc, ex);
+            dinput = Random(r * c, 5);
+            dweight = Random(oc * c, 6);
+            dbias = Random(oc, 7);
+            Linear.Backward(dinput, dweight, dbias, dout, input, weight, r, c, oc, ex);
+            return output;
+        }
+        var y1 = Run(null, out var di1, out var dw1, out var db1);
+        foreach (var ex in new Crystalline.Hpc.Scheduling.ISphereExecutor[] { new ThreadedTestExecutor(2), new ReverseOrderExecutor(3) })
+        {
+            var y = Run(ex, out var di, out var dw, out var db);
+            Assert.Equal(y1, y);
+            Assert.Equal(di1, di);
+            Assert.Equal(dw1, dw);
+            Assert.Equal(db1, db);
+        }
+    }
+
+    [Fact]
+    public void Steady_state_allocates_nothing()
+    {
+        const int r = 64, c = 128, oc = 200;
+        var input = Random(r * c, 1);
+        var weight = Random(oc * c, 2);
+        var bias = Random(oc, 3);
+        var output = new float[r * oc];
+        var dinput = new float[r * c];
+        var dweight = new float[oc * c];
+        var dbias = new float[oc];
+        var ex = new ReverseOrderExecutor(2); // parallel code path, items on this thread
+        void Step()
+        {
+            Linear.Forward(output, input, weight, bias, r, c, oc);
+            Linear.Forward(output, input, weight, bias, r, c, oc, ex);
+            Linear.Backward(dinput, dweight, dbias, output, input, weight, r, c, oc, ex);
+            Sgemm.Multiply(true, true, 70, 60, 110, 1f, weight, 70, input, 110, 0f, dweight, 60);
+        }
+        Step();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 3; i++) Step();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}

@@ -62,7 +62,8 @@ public class SgemmTests
         Check(w, false, true, 13, 769, 600, 1f, 0f, seed: 5);
         Check(w, false, false, 767, 65, 257, 1f, 1f, padC: 3, seed: 6);
         Check(w, true, false, 63, 767, 129, 0.75f, 0.5f, seed: 7);
-        Check(w, true, true, 1600, 17, 40, 1f, 0f, seed: 8); // M crosses the MC block
+        Check(w, true, true, 1600, 17, 40, 1f, 0f, seed: 8);
+        Check(w, false, false, 700, 17, 3100, 1f, 0.5f, seed: 9); // M·K exceeds the packed-A budget: two row blocks
     }
 
     [Fact]
@@ -112,7 +113,7 @@ public class SgemmTests
     public void Result_is_bitwise_independent_of_worker_count()
     {
         foreach (var w in KernelDispatch.Supported.Where(x => x != VectorWidth.Scalar))
-            foreach (var (ta, tb, m, n, k) in new[] { (false, true, 70, 1000, 300), (true, false, 129, 517, 260), (false, false, 33, 2000, 65), (true, true, 1700, 130, 20) })
+            foreach (var (ta, tb, m, n, k) in new[] { (false, true, 70, 1000, 300), (true, false, 129, 517, 260), (false, false, 33, 2000, 65), (true, true, 1700, 130, 20), (false, true, 700, 130, 3100) })
             {
                 var a = Random(m * k, 11);
                 var b = Random(k * n, 12);

@@ -88,6 +88,21 @@ public sealed class HierarchicalAbacusTests
         }
     }
 
+    [Theory]
+    [InlineData(4096)]      // segments of many blocks: large primes in buckets, some waiting for p² far ahead
+    [InlineData(65536)]
+    [InlineData(1 << 20)]
+    [InlineData(98304)]     // not a power of two: no buckets
+    public void Block_sizes_agree_with_known_counts(int blockBytes)
+    {
+        using var exec = new TemporaryThreadExecutor(2);
+        using var abacus = new HierarchicalAbacus(exec, blockBytes);
+        Assert.Equal(50_847_534, abacus.PrimePi(1_000_000_000));
+        // Reference figures from Debian's primesieve 11.0 (`primesieve 1e12 -d1e8`, `primesieve 1e15 -d1e7`).
+        Assert.Equal(3_618_282, abacus.Count(1_000_000_000_000, 1_000_100_000_000));
+        Assert.Equal(289_394, abacus.Count(1_000_000_000_000_000, 1_000_000_010_000_000));
+    }
+
     [Fact]
     public void Enumerate_matches_the_reference_and_continues()
     {

@@ -184,6 +184,28 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Sphere_memory_is_the_documented_arena_and_gradient_buffer_plus_a_small_overhead()
+    {
+        var cfg = new GptConfig(32, 50, 64, 3, 4, 32);
+        const int B = 14, T = 32; // sphere 0 and 1 get two rows, the others one
+        long managedBefore = GC.GetAllocatedBytesForCurrentThread();
+        using var tr = new Trainer(Options(B, T, 1, cfg), new SequentialExecutor(1));
+        long managed = GC.GetAllocatedBytesForCurrentThread() - managedBefore;
+        Assert.True(managed / 12 < 10 << 20, $"managed bytes per sphere: {managed / 12}");
+        long C = cfg.Channels, L = cfg.NumLayers, NH = cfg.NumHeads, Vp = cfg.PaddedVocabSize;
+        foreach (int s in tr.ActiveSpheres)
+        {
+            var ws = tr.Sphere(s)!;
+            long b = ws.RowCount, R = b * T, att = b * NH * T * T;
+            // docs/training.md, "What each sphere holds"
+            long floats = L * (18 * R * C + 4 * R + 2 * att) + 2 * R * C + 3 * R + 2 * R * Vp + (3 * R * C + 3 * R * C + 2 * att + 8 * R * C);
+            long bytes = 4 * floats + 8 * R;
+            Assert.InRange(ws.ArenaBytes, bytes, bytes + 64 * 64); // 64-byte alignment padding per slice
+            Assert.Equal(4L * tr.Parameters.Count, ws.GradientBytes);
+        }
+    }
+
+    [Fact]
     public void Boundary_crossings_are_counted_globally_and_per_sphere()
     {
         var cfg = new GptConfig(64, 11, 16, 1, 1, 4);

@@ -8,8 +8,8 @@ namespace Crystalline.Hpc.Kernels.Gemm;
 /// </summary>
 /// <remarks>
 /// The micro-kernel keeps one packed A micro-panel (MR×KC) in L1 while it streams the packed B block
-/// (KC×NC) from L2, so KC is bounded by L1 and KC·NC by about half of L2. The packed A block (MC×KC) is
-/// read once per B block; it only has to stay in the outer caches.
+/// (KC×NC) from L2, so KC is bounded by L1 and KC·NC by about half of L2. The packed A block is read
+/// once per B block; it only has to stay in the outer caches.
 /// </remarks>
 internal static class GemmBlocking
 {
@@ -19,8 +19,11 @@ internal static class GemmBlocking
     /// <summary>Columns of B packed per block (a multiple of every kernel's NR).</summary>
     public static int NC { get; }
 
-    /// <summary>Rows of A packed per block (a multiple of every kernel's MR).</summary>
-    public static int MC { get; }
+    /// <summary>
+    /// Floats of packed A held at once: a block of rows × all of K, packed once and shared by every
+    /// worker, so a parallel call synchronises twice per block instead of twice per KC slice.
+    /// </summary>
+    public static int PackedAFloats { get; }
 
     /// <summary>Largest NR of any kernel.</summary>
     public const int MaxNR = 64;
@@ -49,12 +52,13 @@ internal static class GemmBlocking
         // Packed B block: about half of L2.
         long nc = l2 / 2 / ((long)KC * sizeof(float));
         NC = (int)Math.Clamp(nc / MaxNR * MaxNR, MaxNR, 4096);
-        MC = 1536; // 256 micro-panels of 6 rows; 1.5 MB packed at KC=256
+        // 8 MB: the GPT-2 shapes (256 rows × K ≤ 3072) and 1024³ pack A in one block; it stays in L3.
+        PackedAFloats = 1 << 21;
 
-        // Tuning overrides (benchmarks): CRYSTALLINE_GEMM_KC / _NC / _MC, rounded to legal values.
+        // Tuning overrides (benchmarks): CRYSTALLINE_GEMM_KC / _NC / _AFLOATS, rounded to legal values.
         KC = Override("CRYSTALLINE_GEMM_KC", KC, 16, 16, 2048);
         NC = Override("CRYSTALLINE_GEMM_NC", NC, MaxNR, MaxNR, 16384);
-        MC = Override("CRYSTALLINE_GEMM_MC", MC, 12 * MaxMR, 12 * MaxMR, 12288);
+        PackedAFloats = Override("CRYSTALLINE_GEMM_AFLOATS", PackedAFloats, 1024, 64 * 1024, 1 << 26);
     }
 
     private static int Override(string name, int value, int multiple, int min, int max)

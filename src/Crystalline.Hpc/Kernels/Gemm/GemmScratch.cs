@@ -7,20 +7,24 @@ internal sealed unsafe class GemmScratch
 {
     [ThreadStatic] private static GemmScratch? t_current;
 
-    private readonly AlignedBuffer<float> _a;
-    private readonly AlignedBuffer<float> _b;
-    private readonly AlignedBuffer<float> _tile;
-
-    private GemmScratch()
-    {
-        _a = new AlignedBuffer<float>((long)GemmBlocking.MC * GemmBlocking.KC);
-        _b = new AlignedBuffer<float>((long)GemmBlocking.NC * GemmBlocking.KC);
-        _tile = new AlignedBuffer<float>(GemmBlocking.TileCapacity);
-    }
+    // Each buffer is made on first use: a worker of a parallel call only ever needs B and the tile,
+    // the calling thread only A.
+    private AlignedBuffer<float>? _a;
+    private AlignedBuffer<float>? _b;
+    private AlignedBuffer<float>? _tile;
 
     public static GemmScratch Current => t_current ??= new GemmScratch();
 
-    public float* PackA => _a.Pointer;
-    public float* PackB => _b.Pointer;
-    public float* Tile => _tile.Pointer;
+    /// <summary>At least <paramref name="floats"/> of packed-A space; grows (rarely) and is then reused.</summary>
+    public float* PackA(long floats)
+    {
+        if (_a is null || _a.Length < floats)
+        {
+            _a?.Dispose();
+            _a = new AlignedBuffer<float>(Math.Max(floats, 64 * 1024));
+        }
+        return _a.Pointer;
+    }
+    public float* PackB => (_b ??= new AlignedBuffer<float>((long)GemmBlocking.NC * GemmBlocking.KC)).Pointer;
+    public float* Tile => (_tile ??= new AlignedBuffer<float>(GemmBlocking.TileCapacity)).Pointer;
 }

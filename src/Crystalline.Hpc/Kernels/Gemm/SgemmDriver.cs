@@ -19,52 +19,64 @@ internal static class SgemmDriver
 }
 
 /// <summary>
-/// The Goto/BLIS loop nest around one micro-kernel: for each KC slice of k and MC block of rows, pack
-/// op(A) into MR-row micro-panels (shared by all workers), then each worker takes a contiguous range
-/// of columns and, per NC block, packs KC×NC of op(B) into NR-column micro-panels of its own and runs
-/// the micro-kernel over every MR×NR tile: A micro-panel outer (it stays in L1), B micro-panels inner
-/// (streamed from L2).
+/// The Goto/BLIS loop nest around one micro-kernel. For each block of rows, op(A) is packed once for
+/// all of K into MR-row micro-panels (one KC slice after another; shared by every worker). Then each
+/// worker takes a range of columns and, for each KC slice and NC block of columns, packs KC×NC of
+/// op(B) into NR-column micro-panels of its own and runs the micro-kernel over every MR×NR tile:
+/// A micro-panel outer (it stays in L1), B micro-panels inner (streamed from L2).
 /// </summary>
 /// <remarks>
 /// Workers split the columns at multiples of NR, so every element of C is computed by one worker with
 /// the same tiles and the same k order whatever the worker count: the result is bitwise the same.
+/// A parallel call synchronises twice per row block (pack, compute); the GPT-2 shapes have one block.
 /// </remarks>
 internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
 {
     /// <summary>Below this many multiply-adds a second thread costs more than it saves.</summary>
     private const long ParallelThreshold = 1L << 20;
 
+    /// <summary>
+    /// Most column items per worker: more than one lets a work-stealing executor rebalance when a worker
+    /// is slowed; but an item narrower than a few panels re-streams packed A for little work.
+    /// </summary>
+    private const int MaxItemsPerWorker = 4;
+
+    /// <summary>Fewest NR panels per column item.</summary>
+    private const int MinPanelsPerItem = 4;
+
     public static void Run(in GemmArgs g, ISphereExecutor? executor)
     {
         int mr = TK.MR;
-        int kcMax = GemmBlocking.KC, mcMax = GemmBlocking.MC / mr * mr;
         int panels = (g.N + TK.NR - 1) / TK.NR;
-        int items = executor is null ? 1 : Math.Min(executor.WorkerCount, panels);
-        if ((long)g.M * g.N * g.K < ParallelThreshold) items = 1;
+        int items = 1;
+        if (executor is not null && executor.WorkerCount > 1 && (long)g.M * g.N * g.K >= ParallelThreshold)
+        {
+            int workers = executor.WorkerCount;
+            int perWorker = Math.Clamp(panels / (workers * MinPanelsPerItem), 1, MaxItemsPerWorker);
+            items = (int)Math.Min((long)workers * perWorker, panels);
+        }
+        int mcMax = Math.Max(mr, GemmBlocking.PackedAFloats / g.K / mr * mr);
+        int mcFirst = Math.Min(mcMax, g.M);
         // The packed A block lives in the calling thread's scratch and is read by every worker.
-        float* packA = GemmScratch.Current.PackA;
+        float* packA = GemmScratch.Current.PackA((long)(mcFirst + mr - 1) / mr * mr * g.K);
         GemmWork<TK>? work = items > 1 ? GemmWork<TK>.Begin(in g, items, panels, packA) : null;
         try
         {
-            for (int pc = 0; pc < g.K; pc += kcMax)
+            for (int ic = 0; ic < g.M; ic += mcMax)
             {
-                int kc = Math.Min(kcMax, g.K - pc);
-                for (int ic = 0; ic < g.M; ic += mcMax)
+                int mc = Math.Min(mcMax, g.M - ic);
+                if (work is null)
                 {
-                    int mc = Math.Min(mcMax, g.M - ic);
-                    if (work is null)
-                    {
-                        GemmPacking.PackA(in g, ic, mc, pc, kc, mr, packA);
-                        ComputeColumns(in g, pc, kc, ic, mc, packA, 0, g.N);
-                    }
-                    else
-                    {
-                        work.SetBlock(pc, kc, ic, mc);
-                        work.Packing = true;
-                        executor!.RunParallel(work, items);
-                        work.Packing = false;
-                        executor.RunParallel(work, items);
-                    }
+                    PackABlock(in g, ic, mc, 0, (mc + mr - 1) / mr, packA);
+                    ComputeColumns(in g, ic, mc, packA, 0, g.N);
+                }
+                else
+                {
+                    work.SetBlock(ic, mc);
+                    work.Packing = true;
+                    executor!.RunParallel(work, items);
+                    work.Packing = false;
+                    executor.RunParallel(work, items);
                 }
             }
         }
@@ -74,36 +86,57 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
         }
     }
 
-    /// <summary>
-    /// Columns [n0, n1) of C for one packed A block (rows [ic, ic+mc), k [pc, pc+kc)). n0 is a multiple
-    /// of NR, so tiles line up whatever the split.
-    /// </summary>
-    public static void ComputeColumns(in GemmArgs g, int pc, int kc, int ic, int mc, float* packA, int n0, int n1)
+    /// <summary>Where the KC slice starting at <paramref name="pc"/> of a packed A block of <paramref name="mc"/> rows begins.</summary>
+    private static long SliceOffset(int mc, int pc) => (long)(mc + TK.MR - 1) / TK.MR * TK.MR * pc;
+
+    /// <summary>Packs micro-panels [panel0, panel1) of rows [ic, ic+mc) for every KC slice of K.</summary>
+    public static void PackABlock(in GemmArgs g, int ic, int mc, int panel0, int panel1, float* packA)
     {
-        int mr = TK.MR, nr = TK.NR;
+        int mr = TK.MR, kcMax = GemmBlocking.KC;
+        int first = panel0 * mr, last = Math.Min(mc, panel1 * mr);
+        if (first >= last) return;
+        for (int pc = 0; pc < g.K; pc += kcMax)
+        {
+            int kc = Math.Min(kcMax, g.K - pc);
+            GemmPacking.PackA(in g, ic + first, last - first, pc, kc, mr, packA + SliceOffset(mc, pc) + (long)first * kc);
+        }
+    }
+
+    /// <summary>
+    /// Columns [n0, n1) of C for rows [ic, ic+mc), whose packed A block is <paramref name="packA"/>.
+    /// n0 is a multiple of NR, so tiles line up whatever the split.
+    /// </summary>
+    public static void ComputeColumns(in GemmArgs g, int ic, int mc, float* packA, int n0, int n1)
+    {
+        int mr = TK.MR, nr = TK.NR, kcMax = GemmBlocking.KC;
         int ncMax = GemmBlocking.NC / nr * nr;
         var scratch = GemmScratch.Current;
         float* packB = scratch.PackB, tile = scratch.Tile;
         long ldc = g.Ldc;
-        // Later k slices add onto what the first one wrote.
-        float beta = pc == 0 ? g.Beta : 1f;
-        for (int jc = n0; jc < n1; jc += ncMax)
+        for (int pc = 0; pc < g.K; pc += kcMax)
         {
-            int nc = Math.Min(ncMax, n1 - jc);
-            GemmPacking.PackB(in g, pc, kc, jc, nc, nr, packB);
-            for (int ir = 0; ir < mc; ir += mr)
+            int kc = Math.Min(kcMax, g.K - pc);
+            float* aSlice = packA + SliceOffset(mc, pc);
+            // Later k slices add onto what the first one wrote.
+            float beta = pc == 0 ? g.Beta : 1f;
+            for (int jc = n0; jc < n1; jc += ncMax)
             {
-                int mrValid = Math.Min(mr, mc - ir);
-                float* ap = packA + (long)ir * kc;
-                float* crow = g.C + (ic + ir) * ldc + jc;
-                for (int jr = 0; jr < nc; jr += nr)
+                int nc = Math.Min(ncMax, n1 - jc);
+                GemmPacking.PackB(in g, pc, kc, jc, nc, nr, packB);
+                for (int ir = 0; ir < mc; ir += mr)
                 {
-                    int nrValid = Math.Min(nr, nc - jr);
-                    float* bp = packB + (long)jr * kc;
-                    if (mrValid == mr && nrValid == nr)
-                        TK.Run(kc, ap, bp, crow + jr, (nint)ldc, g.Alpha, beta);
-                    else
-                        EdgeTile(kc, ap, bp, crow + jr, ldc, mrValid, nrValid, g.Alpha, beta, tile);
+                    int mrValid = Math.Min(mr, mc - ir);
+                    float* ap = aSlice + (long)ir * kc;
+                    float* crow = g.C + (ic + ir) * ldc + jc;
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int nrValid = Math.Min(nr, nc - jr);
+                        float* bp = packB + (long)jr * kc;
+                        if (mrValid == mr && nrValid == nr)
+                            TK.Run(kc, ap, bp, crow + jr, (nint)ldc, g.Alpha, beta);
+                        else
+                            EdgeTile(kc, ap, bp, crow + jr, ldc, mrValid, nrValid, g.Alpha, beta, tile);
+                    }
                 }
             }
         }
@@ -130,7 +163,7 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
 }
 
 /// <summary>
-/// One parallel GEMM's two phases per block: packing (item t packs its share of the A micro-panels
+/// One parallel GEMM's two phases per row block: packing (item t packs its share of the A micro-panels
 /// into the shared buffer) and computing (item t takes a contiguous range of column panels). One
 /// instance per calling thread, reused, so a parallel call allocates nothing after the first.
 /// </summary>
@@ -141,7 +174,7 @@ internal sealed unsafe class GemmWork<TK> : IParallelWork where TK : struct, IMi
     private GemmArgs _args;
     private int _items, _panels;
     private float* _packA;
-    private int _pc, _kc, _ic, _mc;
+    private int _ic, _mc;
 
     public bool Packing { get; set; }
 
@@ -155,7 +188,7 @@ internal sealed unsafe class GemmWork<TK> : IParallelWork where TK : struct, IMi
         return work;
     }
 
-    public void SetBlock(int pc, int kc, int ic, int mc) => (_pc, _kc, _ic, _mc) = (pc, kc, ic, mc);
+    public void SetBlock(int ic, int mc) => (_ic, _mc) = (ic, mc);
 
     /// <summary>Drops the pointers into the caller's pinned spans.</summary>
     public void End()
@@ -168,16 +201,14 @@ internal sealed unsafe class GemmWork<TK> : IParallelWork where TK : struct, IMi
     {
         if (Packing)
         {
-            int mr = TK.MR;
-            int aPanels = (_mc + mr - 1) / mr;
-            int first = (int)((long)aPanels * itemIndex / _items) * mr;
-            int last = Math.Min(_mc, (int)((long)aPanels * (itemIndex + 1) / _items) * mr);
-            if (first < last)
-                GemmPacking.PackA(in _args, _ic + first, last - first, _pc, _kc, mr, _packA + (long)first * _kc);
+            int aPanels = (_mc + TK.MR - 1) / TK.MR;
+            int p0 = (int)((long)aPanels * itemIndex / _items);
+            int p1 = (int)((long)aPanels * (itemIndex + 1) / _items);
+            BlockedGemm<TK>.PackABlock(in _args, _ic, _mc, p0, p1, _packA);
             return;
         }
         int n0 = (int)((long)_panels * itemIndex / _items) * TK.NR;
         int n1 = Math.Min(_args.N, (int)((long)_panels * (itemIndex + 1) / _items) * TK.NR);
-        if (n0 < n1) BlockedGemm<TK>.ComputeColumns(in _args, _pc, _kc, _ic, _mc, _packA, n0, n1);
+        if (n0 < n1) BlockedGemm<TK>.ComputeColumns(in _args, _ic, _mc, _packA, n0, n1);
     }
 }
