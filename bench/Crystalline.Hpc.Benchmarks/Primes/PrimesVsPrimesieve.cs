@@ -18,11 +18,13 @@ internal static unsafe partial class PrimesVsPrimesieve
     public static int Run(string[] args)
     {
         int reps = 5;
+        bool high = true;
         long max = 10_000_000_000L;
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--reps" && i + 1 < args.Length) reps = int.Parse(args[++i], Inv);
             else if (args[i] == "--max" && i + 1 < args.Length) max = (long)double.Parse(args[++i], Inv);
+            else if (args[i] == "--no-high") high = false;
             else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
         }
         string? primesieve = FindPrimesieve();
@@ -102,6 +104,7 @@ internal static unsafe partial class PrimesVsPrimesieve
                 var (s, c) = RunPrimesieve(primesieve, $"1e8 -n -t{threadCounts[^1]} -q --time");
                 Console.WriteLine(string.Create(Inv, $"  10^8-th prime: abacus {tNth:F3} s, primesieve -n {s:F3} s ({c}), ratio {tNth / s:F2}"));
             }
+            if (high && primesieve is not null) ok &= HighWindows(abaci[1], primesieve, reps);
         }
         finally
         {
@@ -133,6 +136,36 @@ internal static unsafe partial class PrimesVsPrimesieve
         Add(times, (n, threads), s);
         Add(cpu, (n, threads), cpuSeconds);
         return c == Expected(n);
+    }
+
+    /// <summary>Single-thread CPU time on 10^9-wide windows high up, where the bucket sieve carries the large primes.</summary>
+    private static bool HighWindows(HierarchicalAbacus one, string exe, int reps)
+    {
+        Console.WriteLine();
+        Console.WriteLine("| window | count | abacus CPU min (s) | primesieve CPU min (s) | CPU ratio |");
+        Console.WriteLine("|---|---|---|---|---|");
+        bool ok = true;
+        foreach (long start in new[] { 1_000_000_000_000L, 100_000_000_000_000L, 10_000_000_000_000_000L })
+        {
+            double oursMin = double.MaxValue, theirsMin = double.MaxValue;
+            long ours = -1, theirs = -1;
+            for (int r = 0; r < Math.Max(1, reps / 2); r++)
+            {
+                var self = Process.GetCurrentProcess();
+                var cpu0 = self.TotalProcessorTime;
+                ours = one.Count(start, start + 1_000_000_000L);
+                self.Refresh();
+                oursMin = Math.Min(oursMin, (self.TotalProcessorTime - cpu0).TotalSeconds);
+                var (_, c, cpu) = RunPrimesieveWithCpu(exe, string.Create(Inv, $"{start} -d1e9 -t1 -q --time"));
+                theirs = c;
+                theirsMin = Math.Min(theirsMin, cpu);
+            }
+            // primesieve's interval is [start, start + 1e9] inclusive; start + 1e9 is even here.
+            ok &= ours == theirs;
+            Console.WriteLine(string.Create(Inv,
+                $"| [{start:0e0}, +1e9) | {ours}{(ours == theirs ? "" : $" (primesieve {theirs})")} | {oursMin:F3} | {theirsMin:F3} | {oursMin / theirsMin:F2} |"));
+        }
+        return ok;
     }
 
     private static long Expected(long n) => n switch
