@@ -1,0 +1,671 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+using Crystalline.Hpc.Memory;
+using Crystalline.Hpc.Platform;
+
+namespace Crystalline.Hpc.Scheduling;
+
+/// <summary>
+/// The control process: owns 12^d leaf spheres and N worker threads (pinned through
+/// <see cref="PlatformServices"/>, each with NUMA-local working memory) and runs epochs, each a
+/// fork-join over every leaf sphere. Leaves are dealt to workers by <see cref="ThreadAllocation"/>
+/// (see <see cref="HomeWorkerOf"/>); each worker runs its leaves from its own Chase-Lev deque and, with
+/// stealing on, an idle worker takes a whole sphere's work item from another worker's deque, preferring
+/// workers on its NUMA node, then workers serving the same parent sphere.
+/// </summary>
+/// <remarks>
+/// <para>Leaf numbering: leaf s written in base 12 with d digits, most significant digit first, is the
+/// path from the top: the top-level group of s is s / 12^(d−1), so every subtree's leaves are contiguous.</para>
+/// <para>One epoch at a time: <see cref="RunEpoch"/> and <see cref="RunParallel"/> are called from one
+/// control thread (not from inside a work item). An epoch returns only after every worker has left
+/// it, so it is also the epoch barrier. After the first epoch, epochs allocate no managed memory.</para>
+/// </remarks>
+public sealed class ControlProcess : ISphereExecutor, IDisposable
+{
+    private const int ModeEpoch = 0;
+    private const int ModeParallel = 1;
+
+    private readonly ControlProcessOptions _options;
+    private readonly Worker[] _workers;
+    private readonly int[] _homeOfSphere;
+    private readonly int[] _leafNodeIds;
+    private readonly SchedulerStatistics _statistics;
+    private readonly WakeSignal _controlSignal = new();
+    private readonly bool _stealing;
+    private readonly bool _timings;
+    private readonly int _spinRounds;
+    private readonly bool _callerIsWorker0;
+    private readonly bool _oversubscribed;
+
+    private Shared _shared;
+    private ISphereWork? _sphereWork;
+    private IParallelWork? _parallelWork;
+    private int _mode;
+    private int _parallelItemCount;
+    private volatile bool _shutdown;
+    private int _running;
+    private int _disposed;
+
+    [ThreadStatic] private static ControlProcess? t_workerOf;
+
+    // Fields every worker polls, each on its own cache line.
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    private struct Shared
+    {
+        [FieldOffset(64)] public long Epoch;        // bumped to start an epoch (and to shut down)
+        [FieldOffset(128)] public long Pending;     // items not yet finished: the epoch ends at 0, thieves stop at 0
+    }
+
+    /// <summary>Starts the workers with default options except <paramref name="workerCount"/> and <paramref name="hierarchyDepth"/>.</summary>
+    public ControlProcess(int workerCount, int hierarchyDepth = 1)
+        : this(new ControlProcessOptions { WorkerCount = workerCount, HierarchyDepth = hierarchyDepth })
+    {
+    }
+
+    /// <summary>Starts the worker threads; returns once every worker is placed and waiting.</summary>
+    /// <exception cref="ArgumentNullException">options is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">an option is out of range (see <see cref="ControlProcessOptions"/>).</exception>
+    public ControlProcess(ControlProcessOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options.Clone();
+        _stealing = _options.EnableWorkStealing;
+        _timings = _options.CollectTimings;
+        _spinRounds = _options.SpinRounds;
+        _callerIsWorker0 = _options.UseCallingThread;
+        _oversubscribed = _options.WorkerCount + (_callerIsWorker0 ? 0 : 1) > Environment.ProcessorCount;
+        int n = _options.WorkerCount;
+        HierarchyDepth = _options.HierarchyDepth;
+        SphereCount = Pow12(HierarchyDepth);
+        Allocation = new ThreadAllocation(n);
+
+        _homeOfSphere = new int[SphereCount];
+        var leavesOf = new List<int>[n];
+        for (int w = 0; w < n; w++) leavesOf[w] = new List<int>();
+        for (int s = 0; s < SphereCount; s++)
+        {
+            int home = ComputeHome(s, HierarchyDepth, Allocation);
+            _homeOfSphere[s] = home;
+            leavesOf[home].Add(s);
+        }
+
+        IPlatform platform = PlatformServices.Current;
+        int[] cpus = platform.GetCurrentAffinity();
+        if (cpus.Length == 0) cpus = [0];
+        _workers = new Worker[n];
+        for (int w = 0; w < n; w++)
+        {
+            int cpu = cpus[w % cpus.Length];
+            int maxChunks = _stealing ? _options.ParallelChunksPerWorker : 1;
+            int capacity = Math.Max(leavesOf[w].Count, maxChunks);
+            _workers[w] = new Worker(w, cpu, platform.NumaNodeOfCpu(cpu), leavesOf[w].ToArray(), capacity);
+        }
+        for (int w = 0; w < n; w++) _workers[w].Victims = VictimOrder(w, _workers);
+
+        _statistics = new SchedulerStatistics(SphereCount, n);
+        Hierarchy = new SphereHierarchy(new SphereHierarchyLimits
+        {
+            MaxDepth = Math.Max(HierarchyDepth, 4), ThreadQuota = n, MaxLeavesPerThread = SphereCount,
+        });
+        if (!Hierarchy.TrySpawnToDepth(HierarchyDepth, out string? why)) throw new InvalidOperationException("could not build the sphere hierarchy: " + why);
+        _leafNodeIds = new int[SphereCount];
+        for (int s = 0; s < SphereCount; s++) _leafNodeIds[s] = Hierarchy.Leaves[s].Id;
+        Messenger = _options.MailboxCapacity > 0 ? new SphereMessenger(Hierarchy, _options.MailboxCapacity, _statistics) : null;
+        int firstThread = _callerIsWorker0 ? 1 : 0;
+        if (_callerIsWorker0)
+        {
+            Worker w0 = _workers[0];
+            w0.Placement = new WorkerPlacement(0, w0.Cpu, false, "worker 0 is the thread that calls RunEpoch/RunParallel; it is not pinned", w0.NumaNode);
+            if (_options.WorkingMemoryBytesPerWorker > 0) w0.Memory = new AlignedBuffer<byte>(_options.WorkingMemoryBytesPerWorker, w0.NumaNode);
+        }
+        using var started = new CountdownEvent(n - firstThread + 1);
+        started.Signal();
+        for (int w = firstThread; w < n; w++)
+        {
+            Worker worker = _workers[w];
+            worker.Thread = new Thread(() => WorkerMain(worker, started))
+            {
+                IsBackground = true,
+                Name = "sphere-worker-" + w.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+            worker.Thread.Start();
+        }
+        started.Wait();
+        var placements = new WorkerPlacement[n];
+        for (int w = 0; w < n; w++) placements[w] = _workers[w].Placement;
+        Placements = placements;
+        var failed = _workers.FirstOrDefault(x => x.StartError is not null);
+        if (failed is not null)
+        {
+            Dispose();
+            throw new InvalidOperationException($"worker {failed.Index} failed to start", failed.StartError);
+        }
+    }
+
+    /// <inheritdoc/>
+    public int WorkerCount => _workers.Length;
+
+    /// <inheritdoc/>
+    public int SphereCount { get; }
+
+    /// <summary>The hierarchy depth d: <see cref="SphereCount"/> = 12^d.</summary>
+    public int HierarchyDepth { get; }
+
+    /// <summary>True when idle workers steal.</summary>
+    public bool WorkStealingEnabled => _stealing;
+
+    /// <summary>How workers map onto the 12 symmetry groups.</summary>
+    public ThreadAllocation Allocation { get; }
+
+    /// <summary>Where each worker runs and whether pinning succeeded.</summary>
+    public IReadOnlyList<WorkerPlacement> Placements { get; }
+
+    /// <summary>The sphere hierarchy: root, the 12 spheres and their descendants down to the leaves of an epoch.
+    /// Leaf sphere s of an epoch is <c>Hierarchy.Leaves[s]</c>. Do not change its shape while the control process uses it.</summary>
+    public SphereHierarchy Hierarchy { get; }
+
+    /// <summary>Mailboxes between parent, child and sibling spheres (null when <see cref="ControlProcessOptions.MailboxCapacity"/> is 0).</summary>
+    public SphereMessenger? Messenger { get; }
+
+    /// <summary>The hierarchy node id of leaf sphere <paramref name="sphere"/> (for addressing messages).</summary>
+    public int NodeIdOfSphere(int sphere)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sphere);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sphere, SphereCount);
+        return _leafNodeIds[sphere];
+    }
+
+    /// <summary>Per-sphere and per-worker counters.</summary>
+    public SchedulerStatistics Statistics => _statistics;
+
+    /// <summary>The worker that runs leaf <paramref name="sphere"/> unless it is stolen.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">sphere outside 0 … SphereCount−1.</exception>
+    public int HomeWorkerOf(int sphere)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sphere);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sphere, SphereCount);
+        return _homeOfSphere[sphere];
+    }
+
+    /// <summary>The leaves dealt to worker <paramref name="worker"/>, ascending.</summary>
+    public ReadOnlySpan<int> SpheresOf(int worker)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(worker);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(worker, WorkerCount);
+        return _workers[worker].Leaves;
+    }
+
+    /// <summary>
+    /// Worker <paramref name="worker"/>'s NUMA-local scratch memory (64-byte aligned,
+    /// <see cref="ControlProcessOptions.WorkingMemoryBytesPerWorker"/> bytes). Use it only from that worker.
+    /// </summary>
+    public Span<byte> GetWorkingMemory(int worker)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(worker);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(worker, WorkerCount);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        AlignedBuffer<byte>? memory = _workers[worker].Memory;
+        return memory is null ? Span<byte>.Empty : memory.Span;
+    }
+
+    /// <summary>Adds <paramref name="crossings"/> 144000-boundary crossings to leaf <paramref name="sphere"/>'s counters (thread-safe).</summary>
+    public void ReportBoundaryCrossings(int sphere, long crossings)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sphere);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sphere, SphereCount);
+        ArgumentOutOfRangeException.ThrowIfNegative(crossings);
+        Interlocked.Add(ref _statistics.SphereBlock(sphere).BoundaryCrossings, crossings);
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentNullException">work is null.</exception>
+    /// <exception cref="InvalidOperationException">called from a worker, or while another epoch runs.</exception>
+    /// <exception cref="ObjectDisposedException">the control process was disposed.</exception>
+    public void RunEpoch(ISphereWork work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        Enter();
+        try
+        {
+            _sphereWork = work;
+            _mode = ModeEpoch;
+            Fork(SphereCount);
+            Participate();
+            Join();
+            _sphereWork = null;
+            ThrowIfWorkFailed();
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Each worker gets a contiguous block of items; with stealing on the block is cut into
+    /// <see cref="ControlProcessOptions.ParallelChunksPerWorker"/> chunks, the unit a thief takes.</remarks>
+    /// <exception cref="ArgumentNullException">work is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">itemCount is negative.</exception>
+    /// <exception cref="InvalidOperationException">called from a worker, or while another epoch runs.</exception>
+    public void RunParallel(IParallelWork work, int itemCount)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ArgumentOutOfRangeException.ThrowIfNegative(itemCount);
+        if (itemCount == 0) return;
+        Enter();
+        try
+        {
+            _parallelWork = work;
+            _parallelItemCount = itemCount;
+            _mode = ModeParallel;
+            Fork(itemCount);
+            Participate();
+            Join();
+            _parallelWork = null;
+            ThrowIfWorkFailed();
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    private void Enter()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (t_workerOf == this) throw new InvalidOperationException("an epoch cannot be started from inside a work item of the same control process");
+        if (Interlocked.Exchange(ref _running, 1) != 0) throw new InvalidOperationException("another epoch is already running on this control process");
+    }
+
+    private void Fork(long items)
+    {
+        _shared.Pending = items;
+        Interlocked.Increment(ref _shared.Epoch); // full fence: publishes work, mode and counters
+        for (int w = _callerIsWorker0 ? 1 : 0; w < _workers.Length; w++) _workers[w].Signal.Wake();
+    }
+
+    // With UseCallingThread the caller is worker 0: it runs its share like any worker instead of
+    // idling (and taking a core from the workers) while it waits.
+    private void Participate()
+    {
+        if (!_callerIsWorker0) return;
+        ControlProcess? outer = t_workerOf; // the caller may itself be a worker of another control process
+        t_workerOf = this;
+        try
+        {
+            RunShare(_workers[0]);
+        }
+        finally
+        {
+            t_workerOf = outer;
+        }
+    }
+
+    // The epoch ends when every item has finished. Workers need not check out: one that wakes late
+    // finds its share already claimed (stealing on) and nothing left, so a sleeping or descheduled
+    // worker never holds the epoch up.
+    private void Join()
+    {
+        if (Volatile.Read(ref _shared.Pending) == 0) return;
+        for (int i = 0; i < _spinRounds; i++)
+        {
+            Spin(i);
+            if (Volatile.Read(ref _shared.Pending) == 0) return;
+        }
+        // A loop, not one sleep: a worker that finished the last item of the previous epoch may call
+        // Wake late, after this epoch began; such a wake-up finds items still pending and sleeps again.
+        while (true)
+        {
+            _controlSignal.PrepareToSleep();
+            if (Volatile.Read(ref _shared.Pending) == 0)
+            {
+                _controlSignal.Cancel();
+                return;
+            }
+            _controlSignal.Sleep();
+            if (Volatile.Read(ref _shared.Pending) == 0) return;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Spin(int round)
+    {
+        // With more threads than CPUs, yield now and then: the thread being waited for may need this
+        // core. Otherwise never yield: a yielding thread gives its turn away, and on a busy machine
+        // it then sees the next epoch milliseconds late.
+        if (_oversubscribed && (round & 31) == 31) Thread.Yield();
+        else Thread.SpinWait(8);
+    }
+
+    private void ThrowIfWorkFailed()
+    {
+        List<Exception>? errors = null;
+        foreach (Worker w in _workers)
+        {
+            if (w.Errors is null) continue;
+            (errors ??= []).AddRange(w.Errors);
+            w.Errors = null;
+        }
+        if (errors is null) return;
+        if (errors.Count == 1) ExceptionDispatchInfo.Throw(errors[0]);
+        throw new AggregateException("work items failed in this epoch", errors);
+    }
+
+    private void WorkerMain(Worker worker, CountdownEvent started)
+    {
+        try
+        {
+            t_workerOf = this;
+            string? pinError = null;
+            bool pinned = _options.PinThreads && PlatformServices.Current.TryPinCurrentThread(worker.Cpu, out pinError);
+            if (!_options.PinThreads) pinError = "pinning disabled by options";
+            worker.Placement = new WorkerPlacement(worker.Index, worker.Cpu, pinned, pinned ? null : pinError, worker.NumaNode);
+            // Allocated by the worker itself, after pinning, so first touch also lands on its node.
+            if (_options.WorkingMemoryBytesPerWorker > 0)
+                worker.Memory = new AlignedBuffer<byte>(_options.WorkingMemoryBytesPerWorker, worker.NumaNode);
+        }
+        catch (Exception e)
+        {
+            worker.StartError = e;
+        }
+        finally
+        {
+            started.Signal();
+        }
+        if (worker.StartError is not null) return;
+
+        long seen = 0;
+        while (true)
+        {
+            long waitStart = _timings ? Stopwatch.GetTimestamp() : 0;
+            seen = WaitForEpoch(worker, seen);
+            if (_shutdown) return;
+            // Only this worker writes its own timing fields.
+            if (_timings) _statistics.WorkerBlock(worker.Index).IdleTicks += Stopwatch.GetTimestamp() - waitStart;
+            RunShare(worker);
+        }
+    }
+
+    // One worker's part of an epoch: claim and run its own share from its deque, then (stealing on)
+    // take other workers' items, or whole shares their owners have not claimed yet, until every item
+    // has finished. A worker still stealing when the next epoch starts is already in it, so the loop
+    // re-reads the epoch and claims its own new share before stealing anyone else's.
+    private void RunShare(Worker worker)
+    {
+        if (TryClaimShare(worker, Volatile.Read(ref _shared.Epoch))) Fill(worker, worker);
+        DrainOwn(worker);
+        if (!_stealing) return;
+        long t1 = _timings ? Stopwatch.GetTimestamp() : 0;
+        int failedRounds = 0;
+        // Thieves keep looking until every item has finished (not merely been claimed): one counter
+        // per item instead of two, and a thief has nothing better to do at the end of an epoch.
+        while (Volatile.Read(ref _shared.Pending) > 0)
+        {
+            bool got = TryClaimShare(worker, Volatile.Read(ref _shared.Epoch));
+            if (got) Fill(worker, worker);
+            else got = StealOnce(worker);
+            if (got)
+            {
+                failedRounds = 0;
+                DrainOwn(worker);
+            }
+            else
+            {
+                Spin(failedRounds++);
+            }
+        }
+        if (_timings) _statistics.WorkerBlock(worker.Index).SyncTicks += Stopwatch.GetTimestamp() - t1;
+    }
+
+    private void DrainOwn(Worker worker)
+    {
+        while (worker.Deque.TryPop(out long item))
+        {
+            Execute(worker, item, stolenFrom: -1);
+        }
+    }
+
+    // A worker's share of an epoch is pushed once, by whoever claims it first: normally its owner,
+    // but a thief may claim the share of a worker that has not woken up yet (into the thief's own
+    // deque, so every deque keeps a single owner).
+    private static bool TryClaimShare(Worker owner, long epoch)
+    {
+        long ticket = Volatile.Read(ref owner.ShareTicket);
+        return ticket < epoch && Interlocked.CompareExchange(ref owner.ShareTicket, epoch, ticket) == ticket;
+    }
+
+    private bool StealOnce(Worker thief)
+    {
+        int[] victims = thief.Victims;
+        for (int v = 0; v < victims.Length; v++)
+        {
+            Worker victim = _workers[victims[v]];
+            StealResult r;
+            long item;
+            // Abort means a race was lost, not that the deque is empty: try the same victim again.
+            while ((r = victim.Deque.TrySteal(out item)) == StealResult.Abort) { }
+            if (r != StealResult.Success) continue;
+            Execute(thief, item, stolenFrom: victim.Index);
+            return true;
+        }
+        // Nothing in any deque: take a share nobody has claimed (its owner is asleep or descheduled).
+        long epoch = Volatile.Read(ref _shared.Epoch); // acquire: the epoch's work and mode are visible
+        for (int v = 0; v < victims.Length; v++)
+        {
+            Worker victim = _workers[victims[v]];
+            if (!TryClaimShare(victim, epoch)) continue;
+            int pushed = Fill(thief, victim);
+            if (pushed > 0)
+            {
+                _statistics.WorkerBlock(thief.Index).StealsTaken += pushed; // own counter: single writer
+                Interlocked.Add(ref _statistics.WorkerBlock(victim.Index).StealsGiven, pushed);
+            }
+            return true;
+        }
+        return false;
+    }
+
+    private long WaitForEpoch(Worker worker, long seen)
+    {
+        long epoch;
+        for (int i = 0; i < _spinRounds; i++)
+        {
+            epoch = Volatile.Read(ref _shared.Epoch);
+            if (epoch != seen) return epoch;
+            Spin(i);
+        }
+        while (true)
+        {
+            worker.Signal.PrepareToSleep();
+            epoch = Volatile.Read(ref _shared.Epoch);
+            if (epoch != seen)
+            {
+                worker.Signal.Cancel();
+                return epoch;
+            }
+            worker.Signal.Sleep();
+            epoch = Volatile.Read(ref _shared.Epoch);
+            if (epoch != seen) return epoch;
+        }
+    }
+
+    // Pushes the share of <shareOf> into <into>'s deque (into is the calling thread's worker), in
+    // reverse so pops run it in ascending order and thieves, stealing from the top, take the far end.
+    // Returns the number of work items (deque entries) pushed or run.
+    private int Fill(Worker into, Worker shareOf)
+    {
+        ChaseLevDeque<NoInterleaving> deque = into.Deque;
+        bool foreign = !ReferenceEquals(into, shareOf);
+        if (_mode == ModeEpoch)
+        {
+            int[] leaves = shareOf.Leaves;
+            for (int i = leaves.Length - 1; i >= 0; i--)
+            {
+                if (foreign) _statistics.SphereBlock(leaves[i]).StealsGiven++; // the claimer is this sphere's only writer now
+                long item = ((long)leaves[i] << 32) | 1;
+                if (!deque.TryPush(item)) RunOverflow(into, item);
+            }
+            return leaves.Length;
+        }
+        long count = _parallelItemCount;
+        int n = _workers.Length;
+        int lo = (int)(count * shareOf.Index / n);
+        int hi = (int)(count * (shareOf.Index + 1) / n);
+        int share = hi - lo;
+        if (share == 0) return 0;
+        int chunks = Math.Min(share, _stealing ? _options.ParallelChunksPerWorker : 1);
+        for (int c = chunks - 1; c >= 0; c--)
+        {
+            int start = lo + (int)((long)share * c / chunks);
+            int end = lo + (int)((long)share * (c + 1) / chunks);
+            long item = ((long)start << 32) | (uint)(end - start);
+            if (!deque.TryPush(item)) RunOverflow(into, item);
+        }
+        return chunks;
+    }
+
+    // The deque is sized for a worker's whole share, so this runs only if that sizing is ever wrong:
+    // the item is run at once by its owner instead of being lost.
+    private void RunOverflow(Worker worker, long item)
+    {
+        Execute(worker, item, stolenFrom: -1);
+    }
+
+    private void Execute(Worker worker, long item, int stolenFrom)
+    {
+        int start = (int)(item >> 32);
+        int length = (int)(uint)item;
+        long t0 = _timings ? Stopwatch.GetTimestamp() : 0;
+        ref SchedulerStatistics.Block ws = ref _statistics.WorkerBlock(worker.Index);
+        try
+        {
+            if (_mode == ModeEpoch)
+            {
+                _sphereWork!.ExecuteSphere(start, worker.Index);
+            }
+            else
+            {
+                IParallelWork work = _parallelWork!;
+                int end = start + length;
+                for (int i = start; i < end; i++) work.ExecuteItem(i, worker.Index);
+            }
+        }
+        catch (Exception e)
+        {
+            // Keep draining: the epoch must finish on every worker before the error is rethrown.
+            lock (worker) (worker.Errors ??= []).Add(e);
+        }
+        long dt = _timings ? Stopwatch.GetTimestamp() - t0 : 0;
+        // Plain adds where there is one writer: a worker's own counters are written only by that
+        // worker, and a sphere runs on one worker per epoch (epochs are ordered by the Pending
+        // counter's full fences). Aligned 64-bit stores cannot tear, so readers see whole values.
+        ws.WorkItems += length;
+        ws.BusyTicks += dt;
+        if (stolenFrom >= 0)
+        {
+            ws.StealsTaken++;
+            Interlocked.Increment(ref _statistics.WorkerBlock(stolenFrom).StealsGiven); // many thieves
+        }
+        if (_mode == ModeEpoch)
+        {
+            ref SchedulerStatistics.Block ss = ref _statistics.SphereBlock(start);
+            ss.WorkItems++;
+            ss.BusyTicks += dt;
+            if (stolenFrom >= 0) ss.StealsGiven++;
+        }
+        // Last: the control thread may return (and start the next epoch) as soon as this hits zero.
+        if (Interlocked.Add(ref _shared.Pending, -length) == 0) _controlSignal.Wake();
+    }
+
+    /// <summary>
+    /// The home worker of leaf <paramref name="sphere"/> at depth <paramref name="depth"/>: the owner of
+    /// its top-level group by <paramref name="allocation"/>; with more than 12 workers, group g is served
+    /// by workers g, g+12, g+24 … and its leaves are split among them in contiguous blocks (its children
+    /// go to sibling threads). At depth 1 workers 12… own no leaf and only steal.
+    /// </summary>
+    internal static int ComputeHome(int sphere, int depth, ThreadAllocation allocation)
+    {
+        if (depth == 0) return 0;
+        int perGroup = Pow12(depth - 1);
+        int group = sphere / perGroup;
+        int n = allocation.ThreadCount;
+        if (n <= ThreadAllocation.SymmetryGroupCount || depth == 1) return allocation.OwnerOf(group);
+        int servers = (n - group + ThreadAllocation.SymmetryGroupCount - 1) / ThreadAllocation.SymmetryGroupCount;
+        int local = sphere - group * perGroup;
+        int k = (int)((long)local * servers / perGroup);
+        return group + k * ThreadAllocation.SymmetryGroupCount;
+    }
+
+    private static int[] VictimOrder(int self, Worker[] workers)
+    {
+        int n = workers.Length;
+        int myGroup = self % ThreadAllocation.SymmetryGroupCount;
+        var others = new List<int>(n);
+        for (int k = 1; k < n; k++) others.Add((self + k) % n);
+        // Same NUMA node first, then (for more than 12 workers) siblings serving the same parent
+        // sphere; the ring distance keeps thieves from all picking the same victim first.
+        return others
+            .OrderBy(v => workers[v].NumaNode == workers[self].NumaNode ? 0 : 1)
+            .ThenBy(v => n > ThreadAllocation.SymmetryGroupCount && v % ThreadAllocation.SymmetryGroupCount == myGroup ? 0 : 1)
+            .ThenBy(v => (v - self + n) % n)
+            .ToArray();
+    }
+
+    internal int[] VictimsOf(int worker) => _workers[worker].Victims;
+
+    internal static int Pow12(int depth)
+    {
+        int r = 1;
+        for (int i = 0; i < depth; i++) r *= 12;
+        return r;
+    }
+
+    /// <summary>Stops and joins every worker thread and frees their memory. Must not be called from a work item or during an epoch.</summary>
+    /// <exception cref="InvalidOperationException">called from a worker thread or while an epoch runs.</exception>
+    public void Dispose()
+    {
+        if (t_workerOf == this) throw new InvalidOperationException("a control process cannot be disposed from its own worker");
+        if (Volatile.Read(ref _running) != 0) throw new InvalidOperationException("cannot dispose while an epoch runs");
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _shutdown = true;
+        Interlocked.Increment(ref _shared.Epoch);
+        foreach (Worker w in _workers) w.Signal.Wake();
+        foreach (Worker w in _workers) w.Thread?.Join();
+        foreach (Worker w in _workers)
+        {
+            w.Memory?.Dispose();
+            w.Signal.Dispose();
+        }
+        _controlSignal.Dispose();
+        _statistics.Dispose();
+    }
+
+    private sealed class Worker
+    {
+        public Worker(int index, int cpu, int numaNode, int[] leaves, int dequeCapacity)
+        {
+            Index = index;
+            Cpu = cpu;
+            NumaNode = numaNode;
+            Leaves = leaves;
+            Deque = new ChaseLevDeque<NoInterleaving>(dequeCapacity);
+        }
+
+        public int Index { get; }
+        public int Cpu { get; }
+        public int NumaNode { get; }
+        public int[] Leaves { get; }
+        public ChaseLevDeque<NoInterleaving> Deque { get; }
+        public WakeSignal Signal { get; } = new();
+        public int[] Victims { get; set; } = [];
+        public long ShareTicket; // the last epoch whose share of this worker was claimed
+        public Thread? Thread { get; set; }
+        public WorkerPlacement Placement { get; set; }
+        public AlignedBuffer<byte>? Memory { get; set; }
+        public Exception? StartError { get; set; }
+        public List<Exception>? Errors { get; set; }
+    }
+}
