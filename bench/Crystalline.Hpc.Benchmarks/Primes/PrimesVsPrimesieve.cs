@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Crystalline.Hpc.Primes;
+using Crystalline.Hpc.Scheduling;
 
 namespace Crystalline.Hpc.Benchmarks.Primes;
 
@@ -38,7 +39,7 @@ internal static unsafe partial class PrimesVsPrimesieve
         var theirs = new Dictionary<(long, int), List<double>>();
         var oursCpu = new Dictionary<(long, int), List<double>>();
         var theirsCpu = new Dictionary<(long, int), List<double>>();
-        var executors = threadCounts.ToDictionary(t => t, t => new TemporaryThreadExecutor(t));
+        var executors = threadCounts.ToDictionary(t => t, t => new ControlProcess(t));
         var abaci = threadCounts.ToDictionary(t => t, t => new HierarchicalAbacus(executors[t]));
         bool ok = true;
         try
