@@ -12,6 +12,7 @@ public static class Program
     private static readonly (string Name, string Summary, Func<string[], int> Run)[] Commands =
     [
         ("topology", "show CPUs, cores, NUMA nodes, caches, back end and the thread allocation", TopologyCommand.Run),
+        ("scheduler", "run synthetic epochs on the sphere scheduler; print placement, time per epoch, statistics", SchedulerCommand.Run),
     ];
 
     /// <summary>Runs the CLI with <paramref name="args"/> and returns the process exit code.</summary>
