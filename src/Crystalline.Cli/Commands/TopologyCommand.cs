@@ -45,7 +45,12 @@ internal static class TopologyCommand
         }
 
         Console.WriteLine();
-        if (!p.SupportsAffinity) Console.WriteLine("pinning         unavailable: " + string.Join("; ", p.FallbackReasons));
+        if (!p.SupportsAffinity)
+        {
+            // Ask for real: the back end's refusal names the cause (EPERM from a container, portable back end, …).
+            var refused = PinningCheck.Run(p, [allowed[0]]);
+            Console.WriteLine("pinning         unavailable: " + (refused.Failures.Count > 0 ? refused.Failures[0] : "no reason given"));
+        }
         else if (!pinTest) Console.WriteLine("pinning         supported (test skipped: --no-pin-test)");
         else
         {

@@ -149,43 +149,25 @@ internal static class ElementwiseDriver
             throw new ArgumentException("destination partially overlaps an input", name);
     }
 
-    // ---- remainder helpers: copy the tail into a zero-padded register, run, copy back ----
+    // ---- remainder helpers: the tail goes through a zero-padded register and the same vector operator ----
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> LoadPartial512(ref float src, nuint count)
-    {
-        Vector512<float> v = Vector512<float>.Zero;
-        Unsafe.CopyBlockUnaligned(ref Unsafe.As<Vector512<float>, byte>(ref v), ref Unsafe.As<float, byte>(ref src), (uint)count * sizeof(float));
-        return v;
-    }
+    private static Vector512<float> LoadPartial512(ref float src, nuint count) => PartialVector.Load512(ref src, count, 0f);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StorePartial512(Vector512<float> v, ref float dst, nuint count) =>
-        Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref dst), ref Unsafe.As<Vector512<float>, byte>(ref v), (uint)count * sizeof(float));
+    private static void StorePartial512(Vector512<float> v, ref float dst, nuint count) => PartialVector.Store(v, ref dst, count);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> LoadPartial256(ref float src, nuint count)
-    {
-        Vector256<float> v = Vector256<float>.Zero;
-        Unsafe.CopyBlockUnaligned(ref Unsafe.As<Vector256<float>, byte>(ref v), ref Unsafe.As<float, byte>(ref src), (uint)count * sizeof(float));
-        return v;
-    }
+    private static Vector256<float> LoadPartial256(ref float src, nuint count) => PartialVector.Load256(ref src, count, 0f);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StorePartial256(Vector256<float> v, ref float dst, nuint count) =>
-        Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref dst), ref Unsafe.As<Vector256<float>, byte>(ref v), (uint)count * sizeof(float));
+    private static void StorePartial256(Vector256<float> v, ref float dst, nuint count) => PartialVector.Store(v, ref dst, count);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> LoadPartial128(ref float src, nuint count)
-    {
-        Vector128<float> v = Vector128<float>.Zero;
-        Unsafe.CopyBlockUnaligned(ref Unsafe.As<Vector128<float>, byte>(ref v), ref Unsafe.As<float, byte>(ref src), (uint)count * sizeof(float));
-        return v;
-    }
+    private static Vector128<float> LoadPartial128(ref float src, nuint count) => PartialVector.Load128(ref src, count, 0f);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StorePartial128(Vector128<float> v, ref float dst, nuint count) =>
-        Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref dst), ref Unsafe.As<Vector128<float>, byte>(ref v), (uint)count * sizeof(float));
+    private static void StorePartial128(Vector128<float> v, ref float dst, nuint count) => PartialVector.Store(v, ref dst, count);
 
     // ---- unary ----
 

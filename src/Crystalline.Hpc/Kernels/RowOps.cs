@@ -15,32 +15,16 @@ internal static class RowOps
     private const nuint SumBlock = 1024;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Load512(ref float src, nuint count, float pad)
-    {
-        Vector512<float> v = Vector512.Create(pad);
-        Unsafe.CopyBlockUnaligned(ref Unsafe.As<Vector512<float>, byte>(ref v), ref Unsafe.As<float, byte>(ref src), (uint)count * sizeof(float));
-        return v;
-    }
+    private static Vector512<float> Load512(ref float src, nuint count, float pad) => PartialVector.Load512(ref src, count, pad);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Load256(ref float src, nuint count, float pad)
-    {
-        Vector256<float> v = Vector256.Create(pad);
-        Unsafe.CopyBlockUnaligned(ref Unsafe.As<Vector256<float>, byte>(ref v), ref Unsafe.As<float, byte>(ref src), (uint)count * sizeof(float));
-        return v;
-    }
+    private static Vector256<float> Load256(ref float src, nuint count, float pad) => PartialVector.Load256(ref src, count, pad);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Load128(ref float src, nuint count, float pad)
-    {
-        Vector128<float> v = Vector128.Create(pad);
-        Unsafe.CopyBlockUnaligned(ref Unsafe.As<Vector128<float>, byte>(ref v), ref Unsafe.As<float, byte>(ref src), (uint)count * sizeof(float));
-        return v;
-    }
+    private static Vector128<float> Load128(ref float src, nuint count, float pad) => PartialVector.Load128(ref src, count, pad);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<TVec>(TVec v, ref float dst, nuint count) where TVec : unmanaged =>
-        Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref dst), ref Unsafe.As<TVec, byte>(ref v), (uint)count * sizeof(float));
+    private static void Store<TVec>(TVec v, ref float dst, nuint count) where TVec : unmanaged => PartialVector.Store(v, ref dst, count);
 
     /// <summary>Σ a[i]·b[i] over a.Length (b at least as long).</summary>
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, VectorWidth width)

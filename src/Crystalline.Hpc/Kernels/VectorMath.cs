@@ -60,6 +60,16 @@ internal static class VectorMath
         ElementwiseDriver.Binary<AddOperator>(d, source, d, width);
     }
 
+    // x² is exact in double (24-bit significands), so a fused multiply-add rounds exactly as x² + acc would.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Fma(Vector512<double> x, Vector512<double> acc) => Vector512.FusedMultiplyAdd(x, x, acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Fma(Vector256<double> x, Vector256<double> acc) => Vector256.FusedMultiplyAdd(x, x, acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<double> Fma(Vector128<double> x, Vector128<double> acc) => Vector128.FusedMultiplyAdd(x, x, acc);
+
     private static double SumOfSquares512(ref float x, nuint n)
     {
         nuint w = (nuint)Vector512<float>.Count, i = 0;
@@ -68,19 +78,18 @@ internal static class VectorMath
         {
             (Vector512<double> l0, Vector512<double> h0) = Vector512.Widen(Vector512.LoadUnsafe(ref x, i));
             (Vector512<double> l1, Vector512<double> h1) = Vector512.Widen(Vector512.LoadUnsafe(ref x, i + w));
-            a0 += l0 * l0; a1 += h0 * h0; a2 += l1 * l1; a3 += h1 * h1;
+            a0 = Fma(l0, a0); a1 = Fma(h0, a1); a2 = Fma(l1, a2); a3 = Fma(h1, a3);
         }
         for (; i + w <= n; i += w)
         {
             (Vector512<double> l0, Vector512<double> h0) = Vector512.Widen(Vector512.LoadUnsafe(ref x, i));
-            a0 += l0 * l0; a1 += h0 * h0;
+            a0 = Fma(l0, a0); a1 = Fma(h0, a1);
         }
         if (i < n)
         {
-            Vector512<float> t = Vector512<float>.Zero;
-            Unsafe.CopyBlockUnaligned(ref Unsafe.As<Vector512<float>, byte>(ref t), ref Unsafe.As<float, byte>(ref Unsafe.Add(ref x, i)), (uint)(n - i) * sizeof(float));
+            Vector512<float> t = PartialVector.Load512(ref Unsafe.Add(ref x, i), n - i, 0f);
             (Vector512<double> l0, Vector512<double> h0) = Vector512.Widen(t);
-            a2 += l0 * l0; a3 += h0 * h0;
+            a2 = Fma(l0, a2); a3 = Fma(h0, a3);
         }
         return Vector512.Sum((a0 + a1) + (a2 + a3));
     }
@@ -93,19 +102,18 @@ internal static class VectorMath
         {
             (Vector256<double> l0, Vector256<double> h0) = Vector256.Widen(Vector256.LoadUnsafe(ref x, i));
             (Vector256<double> l1, Vector256<double> h1) = Vector256.Widen(Vector256.LoadUnsafe(ref x, i + w));
-            a0 += l0 * l0; a1 += h0 * h0; a2 += l1 * l1; a3 += h1 * h1;
+            a0 = Fma(l0, a0); a1 = Fma(h0, a1); a2 = Fma(l1, a2); a3 = Fma(h1, a3);
         }
         for (; i + w <= n; i += w)
         {
             (Vector256<double> l0, Vector256<double> h0) = Vector256.Widen(Vector256.LoadUnsafe(ref x, i));
-            a0 += l0 * l0; a1 += h0 * h0;
+            a0 = Fma(l0, a0); a1 = Fma(h0, a1);
         }
         if (i < n)
         {
-            Vector256<float> t = Vector256<float>.Zero;
-            Unsafe.CopyBlockUnaligned(ref Unsafe.As<Vector256<float>, byte>(ref t), ref Unsafe.As<float, byte>(ref Unsafe.Add(ref x, i)), (uint)(n - i) * sizeof(float));
+            Vector256<float> t = PartialVector.Load256(ref Unsafe.Add(ref x, i), n - i, 0f);
             (Vector256<double> l0, Vector256<double> h0) = Vector256.Widen(t);
-            a2 += l0 * l0; a3 += h0 * h0;
+            a2 = Fma(l0, a2); a3 = Fma(h0, a3);
         }
         return Vector256.Sum((a0 + a1) + (a2 + a3));
     }
@@ -118,19 +126,18 @@ internal static class VectorMath
         {
             (Vector128<double> l0, Vector128<double> h0) = Vector128.Widen(Vector128.LoadUnsafe(ref x, i));
             (Vector128<double> l1, Vector128<double> h1) = Vector128.Widen(Vector128.LoadUnsafe(ref x, i + w));
-            a0 += l0 * l0; a1 += h0 * h0; a2 += l1 * l1; a3 += h1 * h1;
+            a0 = Fma(l0, a0); a1 = Fma(h0, a1); a2 = Fma(l1, a2); a3 = Fma(h1, a3);
         }
         for (; i + w <= n; i += w)
         {
             (Vector128<double> l0, Vector128<double> h0) = Vector128.Widen(Vector128.LoadUnsafe(ref x, i));
-            a0 += l0 * l0; a1 += h0 * h0;
+            a0 = Fma(l0, a0); a1 = Fma(h0, a1);
         }
         if (i < n)
         {
-            Vector128<float> t = Vector128<float>.Zero;
-            Unsafe.CopyBlockUnaligned(ref Unsafe.As<Vector128<float>, byte>(ref t), ref Unsafe.As<float, byte>(ref Unsafe.Add(ref x, i)), (uint)(n - i) * sizeof(float));
+            Vector128<float> t = PartialVector.Load128(ref Unsafe.Add(ref x, i), n - i, 0f);
             (Vector128<double> l0, Vector128<double> h0) = Vector128.Widen(t);
-            a2 += l0 * l0; a3 += h0 * h0;
+            a2 = Fma(l0, a2); a3 = Fma(h0, a3);
         }
         return Vector128.Sum((a0 + a1) + (a2 + a3));
     }

@@ -15,6 +15,7 @@ public sealed unsafe class AlignedBuffer<T> : IDisposable where T : unmanaged
     private nint _pointer; // T*, stored as nint so Dispose can swap it atomically
     private readonly nuint _bytes;
     private readonly IPlatform _platform; // the allocator must also free: NUMA memory comes from a different heap
+    private readonly NativeMemoryScope? _scope; // leak accounting: the free is charged to the scope that saw the allocation
 
     /// <summary>
     /// Allocates <paramref name="length"/> elements, zeroed, on <paramref name="numaNode"/> (−1: no preference)
@@ -40,7 +41,8 @@ public sealed unsafe class AlignedBuffer<T> : IDisposable where T : unmanaged
         _bytes = checked((nuint)length * (nuint)sizeof(T));
         _pointer = (nint)platform.AllocateAligned(_bytes, numaNode);
         if (_pointer == 0) throw new OutOfMemoryException($"could not allocate {_bytes} aligned bytes");
-        NativeMemoryTracker.Add((long)_bytes);
+        _scope = NativeMemoryTracker.CurrentScope;
+        NativeMemoryTracker.Add((long)_bytes, _scope);
         // Zeroing here is also the first touch that places the pages (on the node when the platform
         // pinned a toucher or bound the memory; else near the allocating thread).
         ClearMemory();
@@ -107,7 +109,7 @@ public sealed unsafe class AlignedBuffer<T> : IDisposable where T : unmanaged
         nint p = Interlocked.Exchange(ref _pointer, 0);
         if (p == 0) return;
         _platform.FreeAligned((void*)p, _bytes);
-        NativeMemoryTracker.Add(-(long)_bytes);
+        NativeMemoryTracker.Add(-(long)_bytes, _scope);
     }
 }
 
@@ -115,9 +117,52 @@ public sealed unsafe class AlignedBuffer<T> : IDisposable where T : unmanaged
 public static class NativeMemoryTracker
 {
     private static long s_liveBytes;
+    private static readonly AsyncLocal<NativeMemoryScope?> s_scope = new();
 
-    /// <summary>Native bytes currently allocated and not yet freed.</summary>
+    /// <summary>Native bytes currently allocated and not yet freed, process-wide.</summary>
     public static long LiveBytes => Interlocked.Read(ref s_liveBytes);
 
-    internal static void Add(long bytes) => Interlocked.Add(ref s_liveBytes, bytes);
+    /// <summary>
+    /// Starts a scope that counts the buffers allocated from here on in this execution flow (and the
+    /// threads and tasks it starts), wherever and whenever they are freed — the finalizer thread
+    /// included. Unlike <see cref="LiveBytes"/>, it does not see other tests' buffers, so a leak check
+    /// on it is not disturbed by tests running in parallel or by other threads' buffers being finalized.
+    /// Scopes nest: a buffer counts in its scope and every enclosing one.
+    /// </summary>
+    internal static NativeMemoryScope BeginScope() => new(s_scope);
+
+    /// <summary>The innermost scope of the calling flow, captured by each new buffer.</summary>
+    internal static NativeMemoryScope? CurrentScope => s_scope.Value;
+
+    internal static void Add(long bytes, NativeMemoryScope? scope)
+    {
+        Interlocked.Add(ref s_liveBytes, bytes);
+        for (var s = scope; s is not null; s = s.Parent) s.Add(bytes);
+    }
+}
+
+/// <summary>A leak-accounting scope from <see cref="NativeMemoryTracker.BeginScope"/>; Dispose ends it (counting stops for new buffers only).</summary>
+internal sealed class NativeMemoryScope : IDisposable
+{
+    private readonly AsyncLocal<NativeMemoryScope?> _slot;
+    private long _liveBytes;
+
+    internal NativeMemoryScope(AsyncLocal<NativeMemoryScope?> slot)
+    {
+        _slot = slot;
+        Parent = slot.Value;
+        slot.Value = this;
+    }
+
+    internal NativeMemoryScope? Parent { get; }
+
+    /// <summary>Bytes of this scope's buffers not yet freed.</summary>
+    public long LiveBytes => Interlocked.Read(ref _liveBytes);
+
+    internal void Add(long bytes) => Interlocked.Add(ref _liveBytes, bytes);
+
+    public void Dispose()
+    {
+        if (ReferenceEquals(_slot.Value, this)) _slot.Value = Parent;
+    }
 }

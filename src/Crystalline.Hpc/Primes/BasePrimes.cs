@@ -20,22 +20,33 @@ internal static unsafe class BasePrimes
         using var worker = new SieveWorker(block, 32 * 1024);
         long end = (((limit - 1) / 30 + 1) + 7) & ~7L;
         worker.BeginSegment(inner.Primes, inner.Count, 0, end);
-        Span<long> tmp = stackalloc long[256];
         for (long pos = 0; pos < end; pos += block)
         {
             int len = (int)Math.Min(block, end - pos);
             worker.SieveNextBlock(len);
             SieveWorker.MaskRange(worker.Buffer, pos, len, 167, limit);
-            long skip = 0;
-            while (true)
-            {
-                int n = SieveWorker.Extract(worker.Buffer, pos, len, skip, tmp);
-                for (int i = 0; i < n; i++) primes[count++] = (uint)tmp[i];
-                if (n < tmp.Length) break;
-                skip += n;
-            }
+            count += ExtractUInt(worker.Buffer, pos, len, primes.AsSpan(count));
         }
         return new SievingPrimeList(primes, count);
+    }
+
+    private static int ExtractUInt(byte* buf, long blockStart, int len, Span<uint> dst)
+    {
+        ulong* w = (ulong*)buf;
+        int n = len >> 3, written = 0;
+        ReadOnlySpan<byte> r = Wheel30.Residues;
+        for (int i = 0; i < n; i++)
+        {
+            ulong x = w[i];
+            long wordBase = 30 * (blockStart + 8L * i);
+            while (x != 0)
+            {
+                int bit = System.Numerics.BitOperations.TrailingZeroCount(x);
+                dst[written++] = (uint)(wordBase + 30 * (bit >> 3) + r[bit & 7]);
+                x &= x - 1;
+            }
+        }
+        return written;
     }
 
     // Rosser–Schoenfeld: π(x) < 1.25506 x / ln x for x > 1.

@@ -53,7 +53,7 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
         SphereCount = executor.SphereCount;
         _workers = new SieveWorker[executor.WorkerCount];
         for (int i = 0; i < _workers.Length; i++) _workers[i] = new SieveWorker(blockBytes, chunkBytes);
-        _cursor = new SieveWorker(blockBytes, chunkBytes);
+        _cursor = new SieveWorker(blockBytes, chunkBytes, uniformBlocks: false); // walks grow their blocks
         _countWork = new CountWork(this);
         BlockBytes = blockBytes;
     }
@@ -67,21 +67,23 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
     /// <summary>Sieve block per worker, in bytes (30 numbers per byte).</summary>
     public int BlockBytes { get; }
 
-    // About a quarter of L2 (as primesieve does) keeps the block, the pre-sieve patterns and the
-    // crossing state in L2 together; capped so the per-segment work stays finely divisible.
+    // Half of L2 for the block: the block, the pre-sieve patterns (~320 KB) and the crossing state share
+    // L2. Measured at 1e10 on Zen 5 (docs/primes.md): 512 KiB and 1 MiB blocks ran ~10% faster than
+    // 256 KiB, because each medium prime pays its loop set-up once per block.
     internal static int DefaultBlockBytes(long l2Bytes)
     {
-        long b = l2Bytes > 0 ? l2Bytes / 4 : 256 * 1024;
-        b = Math.Clamp(b, 32 * 1024, 512 * 1024);
+        long b = l2Bytes > 0 ? l2Bytes / 2 : 512 * 1024;
+        b = Math.Clamp(b, 32 * 1024, 1024 * 1024);
         return (int)(b & ~63L);
     }
 
-    // Small primes are crossed off one L1-sized chunk at a time so their many writes hit L1.
+    // Small primes are crossed off one L1-sized chunk at a time so their many writes hit L1; two
+    // thirds of L1 leaves room for the crossing state, capped at the 32 KiB that measured best.
     internal static int DefaultChunkBytes(long l1Bytes, int blockBytes)
     {
-        long c = l1Bytes > 0 ? l1Bytes / 2 : 16 * 1024;
-        c = Math.Clamp(c, 4 * 1024, blockBytes);
-        return (int)(c & ~63L);
+        long c = l1Bytes > 0 ? l1Bytes * 2 / 3 : 32 * 1024;
+        c = Math.Clamp(c, 4 * 1024, Math.Min(32 * 1024, blockBytes));
+        return (int)(c & ~1023L);
     }
 
     /// <summary>π(n): the number of primes p ≤ n.</summary>
@@ -249,7 +251,7 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
         while (start < end)
         {
             long segEnd = Math.Min(end, start + 16L * BlockBytes);
-            long segTop = Math.Min(high, 30 * segEnd); // numbers in the segment are below this
+            long segTop = segEnd > (high - 1) / 30 ? high : 30 * segEnd; // numbers in the segment are below this (no overflow near 2^63)
             EnsureBasePrimes(ISqrt(segTop - 1));
             _cursor.BeginSegment(_sieving, _sievingCount, start, segEnd);
             long pos = start;
@@ -281,8 +283,25 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
         }
     }
 
+    // Above this the base primes below √n run into the tens of millions: narrow windows are cheaper
+    // with the exact Miller–Rabin on the wheel's candidates than with a sieve.
+    private const long MillerRabinFloor = 1L << 56;
+    private const long MillerRabinMaxWidth = 1L << 22;
+
+    private static bool IsWheelCandidate(long v) => Wheel30.ResidueIndex[v % 30] != 255;
+
     private unsafe int EnumerateCore(long low, long high, Span<long> destination)
     {
+        if (low >= MillerRabinFloor)
+        {
+            int n = 0;
+            for (long v = low; v < high && n < destination.Length; v++)
+            {
+                if (IsWheelCandidate(v) && Primality.IsPrime(v)) destination[n++] = v;
+                if (v == long.MaxValue) break;
+            }
+            return n;
+        }
         int written = 0;
         foreach (long small in (ReadOnlySpan<long>)[2, 3, 5])
         {
@@ -377,7 +396,20 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
             _markers[0] = _markers[1] = null;
             _segCount = 0;
             _segBytes = 0;
-            if (high > 7 && high > low)
+            if (high > MillerRabinFloor && high - low <= MillerRabinMaxWidth)
+            {
+                // A narrow window near 2^63: test candidates one by one (no segments, no sphere work).
+                bool primeMinus1 = false, primeMinus2 = false; // primality of v − 1 and v − 2 (inside the window)
+                for (long v = low; v < high; v++)
+                {
+                    bool prime = IsWheelCandidate(v) && Primality.IsPrime(v);
+                    if (prime) { count++; residues[v % 12]++; }
+                    if (twins && prime && primeMinus2) twinCount++;
+                    primeMinus2 = primeMinus1;
+                    primeMinus1 = prime;
+                }
+            }
+            else if (high > 7 && high > low)
             {
                 _low = low;
                 _high = high;
@@ -386,12 +418,13 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
                 _end = WheelByteEnd(high);
                 owner.EnsureBasePrimes(ISqrt(high - 1));
                 long total = _end - _start;
-                int sieving = owner._sievingCount;
+                int sieving = CountAtMost(owner._sieving, owner._sievingCount, ISqrt(high - 1));
                 // ~8 segments per sphere so uneven workers still balance; a floor keeps each segment's
-                // start-up (one division per sieving prime) small next to its sieving; ≥ 12 segments when possible.
+                // start-up (a division per sieving prime) small next to its sieving — a narrow window
+                // high up (millions of sieving primes, a few bytes) stays one segment.
                 long seg = RoundUp64((total + 95) / 96);
-                long floor = RoundUp64(Math.Max(4096L, 8L * sieving));
-                seg = Math.Max(seg, Math.Min(floor, RoundUp64((total + 11) / 12)));
+                long floor = RoundUp64(Math.Max(1024L, 2L * sieving));
+                seg = Math.Max(seg, floor);
                 _segBytes = seg;
                 long segCount = (total + seg - 1) / seg;
                 if (segCount > int.MaxValue / 8) throw new ArgumentException("range too large for this block size", nameof(high));
@@ -431,6 +464,17 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
         }
 
         private static long RoundUp64(long x) => (x + 63) & ~63L;
+
+        private static int CountAtMost(uint[] ascending, int count, long limit)
+        {
+            int lo = 0, hi = count;
+            while (lo < hi)
+            {
+                int mid = (lo + hi) >>> 1;
+                if (ascending[mid] <= limit) lo = mid + 1; else hi = mid;
+            }
+            return lo;
+        }
 
         private void EnsureSize(int spheres)
         {

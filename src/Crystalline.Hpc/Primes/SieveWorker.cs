@@ -17,19 +17,41 @@ internal sealed unsafe class SieveWorker : IDisposable
     private uint[] _primes = [];
     private int _active;     // sieving primes with p² inside the current segment
     private int _small;      // of those, the ones crossed L1 chunk by L1 chunk
+    private int _large;      // from here on: few multiples per block, kept in buckets instead
     private long _segStart;  // absolute byte index where the current segment starts
     private long _position;  // absolute byte index the crossing state refers to
 
-    public SieveWorker(int blockBytes, int chunkBytes)
+    // Bucket sieve (as primesieve's EratBig): a large prime hits a block rarely, so instead of visiting
+    // every large prime in every block, each waits in the bucket of the block its next multiple falls
+    // in. Entry: low 32 bits k = p / 30, high 32 bits offset-in-block << 6 | rIdx << 3 | wheel index.
+    private readonly bool _buckets;
+    private readonly int _blockShift;
+    private ulong[][] _bucket = [];
+    private int[] _bucketCount = [];
+    private long _segBlocks;
+
+    /// <param name="blockBytes">Block size (multiple of 64).</param>
+    /// <param name="chunkBytes">L1 chunk for small primes.</param>
+    /// <param name="uniformBlocks">True when every block but a segment's last is exactly blockBytes long;
+    /// required for (and enables) the bucket sieve of large primes when blockBytes is a power of two.</param>
+    public SieveWorker(int blockBytes, int chunkBytes, bool uniformBlocks = true)
     {
-        if (blockBytes <= 0 || blockBytes % 64 != 0) throw new ArgumentOutOfRangeException(nameof(blockBytes));
+        if (blockBytes <= 0 || blockBytes % 64 != 0 || blockBytes > (1 << 25)) throw new ArgumentOutOfRangeException(nameof(blockBytes));
         BlockBytes = blockBytes;
         ChunkBytes = Math.Min(chunkBytes, blockBytes);
         // 64 bytes of slack for vector overruns, and the zero tail of a partial block.
         _block = new AlignedBuffer<byte>(blockBytes + 128);
+        _buckets = uniformBlocks && BitOperations.IsPow2(blockBytes);
+        _blockShift = BitOperations.Log2((uint)blockBytes);
     }
 
+    /// <summary>Primes ≥ BlockBytes·LargeFactor go to the buckets (tuning knob).</summary>
+    internal static double LargeFactor = 1.0;
+
     public int BlockBytes { get; }
+
+    /// <summary>Primes below ChunkBytes·SmallFactor are crossed chunk by chunk (tuning knob).</summary>
+    internal static double SmallFactor = 0.125;
 
     public int ChunkBytes { get; }
 
@@ -42,7 +64,6 @@ internal sealed unsafe class SieveWorker : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void BeginSegment(uint[] sievingPrimes, int sievingCount, long segStart, long segEnd)
     {
-        _primes = sievingPrimes;
         // Numbers in the segment are < 30·segEnd; only primes with p² below that have work.
         ulong top = 30UL * (ulong)segEnd;
         int lo = 0, hi = sievingCount;
@@ -58,20 +79,34 @@ internal sealed unsafe class SieveWorker : IDisposable
             int cap = Math.Max(_active, _next.Length * 2);
             _next = new long[cap];
             _wheel = new byte[cap];
+            _primes = new uint[cap];
         }
-        // Small primes have many multiples per L1 chunk and pay for the unrolled loop; the threshold
-        // was tuned on the benchmark (see docs/primes.md).
-        uint smallLimit = (uint)ChunkBytes / 2;
+        // Only primes with many multiples per L1 chunk gain from chunking; for larger ones the per-call
+        // set-up (partial wheel turns) costs more than the L2 misses it saves. Chunk/8 measured best.
+        uint smallLimit = (uint)(ChunkBytes * SmallFactor);
         int s = 0;
         while (s < _active && sievingPrimes[s] < smallLimit) s++;
         _small = s;
 
-        ulong startValue = 30UL * (ulong)segStart;
-        byte* resIdx = Wheel30.ResidueIndex;
-        byte* nextDelta = Wheel30.NextCoprimeDelta;
-        for (int i = 0; i < _active; i++)
+        int large = _active;
+        if (_buckets)
         {
-            ulong p = sievingPrimes[i];
+            ulong largeLimit = (ulong)(BlockBytes * LargeFactor);
+            large = s;
+            while (large < _active && sievingPrimes[large] < largeLimit) large++;
+        }
+        _large = large;
+        // Within the small and the medium part, order the primes by residue class mod 30: consecutive
+        // primes then take the same branch into the unrolled loop, which the predictor learns.
+        byte* resIdx = Wheel30.ResidueIndex;
+        GroupByResidue(sievingPrimes, 0, s, _primes, resIdx);
+        GroupByResidue(sievingPrimes, s, large, _primes, resIdx);
+
+        ulong startValue = 30UL * (ulong)segStart;
+        byte* nextDelta = Wheel30.NextCoprimeDelta;
+        for (int i = 0; i < large; i++)
+        {
+            ulong p = _primes[i];
             ulong q = Wheel30.CeilDiv(startValue, p);
             if (q < p) q = p;
             q += nextDelta[q % 30];
@@ -81,6 +116,131 @@ internal sealed unsafe class SieveWorker : IDisposable
         }
         _segStart = segStart;
         _position = segStart;
+        if (large < _active) FillBuckets(sievingPrimes, large, _active, segStart, segEnd);
+    }
+
+    private void FillBuckets(uint[] sievingPrimes, int from, int to, long segStart, long segEnd)
+    {
+        _segBlocks = (segEnd - segStart + BlockBytes - 1) >> _blockShift;
+        // One step of the largest prime jumps at most 6·k + 6 bytes: the ring needs that many blocks + 1.
+        long maxStep = 6L * (sievingPrimes[to - 1] / 30) + 6;
+        int ring = (int)Math.Min((maxStep >> _blockShift) + 2, _segBlocks + 1);
+        if (_bucket.Length < ring)
+        {
+            Array.Resize(ref _bucket, ring);
+            Array.Resize(ref _bucketCount, ring);
+            for (int i = 0; i < ring; i++) _bucket[i] ??= new ulong[64];
+        }
+        Array.Clear(_bucketCount);
+        _ringSize = ring;
+        _pendingCount = 0;
+        _pendingNext = 0;
+        ulong startValue = 30UL * (ulong)segStart;
+        byte* resIdx = Wheel30.ResidueIndex;
+        byte* nextDelta = Wheel30.NextCoprimeDelta;
+        for (int i = from; i < to; i++)
+        {
+            ulong p = sievingPrimes[i];
+            ulong q = Wheel30.CeilDiv(startValue, p);
+            if (q < p) q = p;
+            q += nextDelta[q % 30];
+            ulong rel = p * q / 30 - (ulong)segStart;
+            ulong block = rel >> _blockShift;
+            if (block >= (ulong)_segBlocks) continue; // no multiple in this segment
+            uint rw = (uint)(resIdx[p % 30] << 3 | resIdx[q % 30]);
+            ulong entry = (uint)(p / 30) | (ulong)((uint)(rel & (ulong)(BlockBytes - 1)) << 6 | rw) << 32;
+            if (block < (ulong)ring)
+            {
+                Push((int)block, entry);
+            }
+            else
+            {
+                // Starts at p² beyond the ring's reach: wait here until the ring gets close. These are
+                // ascending in p, hence in block.
+                if (_pendingCount == _pending.Length)
+                {
+                    Array.Resize(ref _pending, Math.Max(64, _pending.Length * 2));
+                    Array.Resize(ref _pendingBlock, _pending.Length);
+                }
+                _pending[_pendingCount] = entry;
+                _pendingBlock[_pendingCount++] = (long)block;
+            }
+        }
+    }
+
+    private ulong[] _pending = [];
+    private long[] _pendingBlock = [];
+    private int _pendingCount;
+    private int _pendingNext;
+
+    private int _ringSize;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Push(int slot, ulong entry)
+    {
+        int n = _bucketCount[slot];
+        ulong[] b = _bucket[slot];
+        if (n == b.Length)
+        {
+            Array.Resize(ref b, n * 2);
+            _bucket[slot] = b;
+        }
+        b[n] = entry;
+        _bucketCount[slot] = n + 1;
+    }
+
+    /// <summary>Crosses the large primes waiting for this block, then re-files each under the block of its next multiple.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void CrossBuckets(byte* s, int len)
+    {
+        long blockIndex = (_position - _segStart) >> _blockShift;
+        int ring = _ringSize;
+        // Slots hold blocks blockIndex … blockIndex + ring − 1: admit the waiting primes that fit.
+        while (_pendingNext < _pendingCount && _pendingBlock[_pendingNext] < blockIndex + ring)
+        {
+            Push((int)(_pendingBlock[_pendingNext] % ring), _pending[_pendingNext]);
+            _pendingNext++;
+        }
+        int slot = (int)(blockIndex % ring);
+        int n = _bucketCount[slot];
+        if (n == 0) return;
+        _bucketCount[slot] = 0;
+        ulong[] entries = _bucket[slot]; // a re-filed prime lands ≥ 1 and < ring blocks ahead: never this slot
+        byte* mask = Wheel30.CrossMask;
+        byte* corr = Wheel30.StepCorrection;
+        byte* step = Wheel30.MultiplierStep;
+        long segBlocks = _segBlocks;
+        int shift = _blockShift;
+        long blockMask = BlockBytes - 1;
+        for (int e = 0; e < n; e++)
+        {
+            ulong entry = entries[e];
+            long k = (uint)entry;
+            uint hi = (uint)(entry >> 32);
+            long b = hi >> 6;
+            int rw = (int)(hi & 63);
+            while (b < len)
+            {
+                s[b] &= mask[rw];
+                int w = rw & 7;
+                b += k * step[w] + corr[rw];
+                rw = (rw & 56) | ((w + 1) & 7);
+            }
+            long target = blockIndex + (b >> shift);
+            // Past the segment (or past a short last block): this segment is done with the prime.
+            if (target >= segBlocks || target == blockIndex) continue;
+            Push((int)(target % ring), (ulong)k | (ulong)((uint)(b & blockMask) << 6 | (uint)rw) << 32);
+        }
+    }
+
+    private static void GroupByResidue(uint[] source, int from, int to, uint[] destination, byte* resIdx)
+    {
+        Span<int> start = stackalloc int[9];
+        start.Clear();
+        for (int i = from; i < to; i++) start[resIdx[source[i] % 30] + 1]++;
+        start[0] = from;
+        for (int r = 1; r <= 8; r++) start[r] += start[r - 1];
+        for (int i = from; i < to; i++) destination[start[resIdx[source[i] % 30]]++] = source[i];
     }
 
     /// <summary>
@@ -106,9 +266,10 @@ internal sealed unsafe class SieveWorker : IDisposable
                 byte* cb = buf + c;
                 for (int i = 0; i < small; i++) CrossOff(cb, cl, primes[i], ref next[i], ref wheel[i]);
             }
-            int active = _active;
-            for (int i = small; i < active; i++) CrossOff(buf, len, primes[i], ref next[i], ref wheel[i]);
+            int large = _large;
+            for (int i = small; i < large; i++) CrossOff(buf, len, primes[i], ref next[i], ref wheel[i]);
         }
+        if (_large < _active) CrossBuckets(buf, len);
         // Zero the padding so whole-word counting of a partial tail sees no stray bits.
         Unsafe.InitBlockUnaligned(buf + len, 0, 64);
         _position += len;

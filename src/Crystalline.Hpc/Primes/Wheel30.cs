@@ -76,7 +76,8 @@ internal static unsafe class Wheel30
     {
         int m = 0;
         ReadOnlySpan<byte> r = Residues;
-        for (int j = 0; j < 8; j++) if (30 * b + r[j] >= lo) m |= 1 << j;
+        long rest = lo - 30 * b; // 30·b ≤ lo here; compare without forming 30·b + r (overflow near 2^63)
+        for (int j = 0; j < 8; j++) if (r[j] >= rest) m |= 1 << j;
         return (byte)m;
     }
 
@@ -85,7 +86,8 @@ internal static unsafe class Wheel30
     {
         int m = 0;
         ReadOnlySpan<byte> r = Residues;
-        for (int j = 0; j < 8; j++) if (30 * b + r[j] < hi) m |= 1 << j;
+        long rest = hi - 30 * b;
+        for (int j = 0; j < 8; j++) if (r[j] < rest) m |= 1 << j;
         return (byte)m;
     }
 

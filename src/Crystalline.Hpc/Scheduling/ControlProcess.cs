@@ -36,6 +36,8 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     private readonly bool _stealing;
     private readonly bool _timings;
     private readonly int _spinRounds;
+    private readonly bool _callerIsWorker0;
+    private readonly bool _oversubscribed;
 
     private Shared _shared;
     private ISphereWork? _sphereWork;
@@ -53,8 +55,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     private struct Shared
     {
         [FieldOffset(64)] public long Epoch;        // bumped to start an epoch (and to shut down)
-        [FieldOffset(128)] public int Active;       // workers still inside the current epoch
-        [FieldOffset(192)] public long Unclaimed;   // items not yet popped or stolen: thieves stop at 0
+        [FieldOffset(128)] public long Pending;     // items not yet finished: the epoch ends at 0, thieves stop at 0
     }
 
     /// <summary>Starts the workers with default options except <paramref name="workerCount"/> and <paramref name="hierarchyDepth"/>.</summary>
@@ -74,6 +75,8 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         _stealing = _options.EnableWorkStealing;
         _timings = _options.CollectTimings;
         _spinRounds = _options.SpinRounds;
+        _callerIsWorker0 = _options.UseCallingThread;
+        _oversubscribed = _options.WorkerCount + (_callerIsWorker0 ? 0 : 1) > Environment.ProcessorCount;
         int n = _options.WorkerCount;
         HierarchyDepth = _options.HierarchyDepth;
         SphereCount = Pow12(HierarchyDepth);
@@ -111,8 +114,16 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         _leafNodeIds = new int[SphereCount];
         for (int s = 0; s < SphereCount; s++) _leafNodeIds[s] = Hierarchy.Leaves[s].Id;
         Messenger = _options.MailboxCapacity > 0 ? new SphereMessenger(Hierarchy, _options.MailboxCapacity, _statistics) : null;
-        using var started = new CountdownEvent(n);
-        for (int w = 0; w < n; w++)
+        int firstThread = _callerIsWorker0 ? 1 : 0;
+        if (_callerIsWorker0)
+        {
+            Worker w0 = _workers[0];
+            w0.Placement = new WorkerPlacement(0, w0.Cpu, false, "worker 0 is the thread that calls RunEpoch/RunParallel; it is not pinned", w0.NumaNode);
+            if (_options.WorkingMemoryBytesPerWorker > 0) w0.Memory = new AlignedBuffer<byte>(_options.WorkingMemoryBytesPerWorker, w0.NumaNode);
+        }
+        using var started = new CountdownEvent(n - firstThread + 1);
+        started.Signal();
+        for (int w = firstThread; w < n; w++)
         {
             Worker worker = _workers[w];
             worker.Thread = new Thread(() => WorkerMain(worker, started))
@@ -222,6 +233,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             _sphereWork = work;
             _mode = ModeEpoch;
             Fork(SphereCount);
+            Participate();
             Join();
             _sphereWork = null;
             ThrowIfWorkFailed();
@@ -250,6 +262,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             _parallelItemCount = itemCount;
             _mode = ModeParallel;
             Fork(itemCount);
+            Participate();
             Join();
             _parallelWork = null;
             ThrowIfWorkFailed();
@@ -269,30 +282,61 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
 
     private void Fork(long items)
     {
-        _shared.Unclaimed = items;
-        _shared.Active = _workers.Length;
+        _shared.Pending = items;
         Interlocked.Increment(ref _shared.Epoch); // full fence: publishes work, mode and counters
-        for (int w = 0; w < _workers.Length; w++) _workers[w].Signal.Wake();
+        for (int w = _callerIsWorker0 ? 1 : 0; w < _workers.Length; w++) _workers[w].Signal.Wake();
     }
 
+    // With UseCallingThread the caller is worker 0: it runs its share like any worker instead of
+    // idling (and taking a core from the workers) while it waits.
+    private void Participate()
+    {
+        if (!_callerIsWorker0) return;
+        ControlProcess? outer = t_workerOf; // the caller may itself be a worker of another control process
+        t_workerOf = this;
+        try
+        {
+            RunShare(_workers[0]);
+        }
+        finally
+        {
+            t_workerOf = outer;
+        }
+    }
+
+    // The epoch ends when every item has finished. Workers need not check out: one that wakes late
+    // finds its share already claimed (stealing on) and nothing left, so a sleeping or descheduled
+    // worker never holds the epoch up.
     private void Join()
     {
-        if (Volatile.Read(ref _shared.Active) == 0) return;
+        if (Volatile.Read(ref _shared.Pending) == 0) return;
         for (int i = 0; i < _spinRounds; i++)
         {
             Spin(i);
-            if (Volatile.Read(ref _shared.Active) == 0) return;
+            if (Volatile.Read(ref _shared.Pending) == 0) return;
         }
-        _controlSignal.PrepareToSleep();
-        if (Volatile.Read(ref _shared.Active) == 0) _controlSignal.Cancel();
-        else _controlSignal.Sleep();
+        // A loop, not one sleep: a worker that finished the last item of the previous epoch may call
+        // Wake late, after this epoch began; such a wake-up finds items still pending and sleeps again.
+        while (true)
+        {
+            _controlSignal.PrepareToSleep();
+            if (Volatile.Read(ref _shared.Pending) == 0)
+            {
+                _controlSignal.Cancel();
+                return;
+            }
+            _controlSignal.Sleep();
+            if (Volatile.Read(ref _shared.Pending) == 0) return;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Spin(int round)
+    private void Spin(int round)
     {
-        // Yield now and then: on an oversubscribed machine the thread being waited for needs the core.
-        if ((round & 31) == 31) Thread.Yield();
+        // With more threads than CPUs, yield now and then: the thread being waited for may need this
+        // core. Otherwise never yield: a yielding thread gives its turn away, and on a busy machine
+        // it then sees the next epoch milliseconds late.
+        if (_oversubscribed && (round & 31) == 31) Thread.Yield();
         else Thread.SpinWait(8);
     }
 
@@ -339,27 +383,89 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             long waitStart = _timings ? Stopwatch.GetTimestamp() : 0;
             seen = WaitForEpoch(worker, seen);
             if (_shutdown) return;
-            ref SchedulerStatistics.Block stats = ref _statistics.WorkerBlock(worker.Index);
-            long t0 = 0;
-            if (_timings)
-            {
-                t0 = Stopwatch.GetTimestamp();
-                stats.IdleTicks += t0 - waitStart; // this worker is the only writer of its timing fields
-            }
-
-            Fill(worker);
-            long item;
-            while (worker.Deque.TryPop(out item))
-            {
-                Interlocked.Add(ref _shared.Unclaimed, -(int)item);
-                Execute(worker, item, stolenFrom: -1);
-            }
-            long t1 = _timings ? Stopwatch.GetTimestamp() : 0;
-            if (_stealing) StealUntilDrained(worker);
-            if (_timings) stats.SyncTicks += Stopwatch.GetTimestamp() - t1;
-
-            if (Interlocked.Decrement(ref _shared.Active) == 0) _controlSignal.Wake();
+            // Only this worker writes its own timing fields.
+            if (_timings) _statistics.WorkerBlock(worker.Index).IdleTicks += Stopwatch.GetTimestamp() - waitStart;
+            RunShare(worker);
         }
+    }
+
+    // One worker's part of an epoch: claim and run its own share from its deque, then (stealing on)
+    // take other workers' items, or whole shares their owners have not claimed yet, until every item
+    // has finished. A worker still stealing when the next epoch starts is already in it, so the loop
+    // re-reads the epoch and claims its own new share before stealing anyone else's.
+    private void RunShare(Worker worker)
+    {
+        if (TryClaimShare(worker, Volatile.Read(ref _shared.Epoch))) Fill(worker, worker);
+        DrainOwn(worker);
+        if (!_stealing) return;
+        long t1 = _timings ? Stopwatch.GetTimestamp() : 0;
+        int failedRounds = 0;
+        // Thieves keep looking until every item has finished (not merely been claimed): one counter
+        // per item instead of two, and a thief has nothing better to do at the end of an epoch.
+        while (Volatile.Read(ref _shared.Pending) > 0)
+        {
+            bool got = TryClaimShare(worker, Volatile.Read(ref _shared.Epoch));
+            if (got) Fill(worker, worker);
+            else got = StealOnce(worker);
+            if (got)
+            {
+                failedRounds = 0;
+                DrainOwn(worker);
+            }
+            else
+            {
+                Spin(failedRounds++);
+            }
+        }
+        if (_timings) _statistics.WorkerBlock(worker.Index).SyncTicks += Stopwatch.GetTimestamp() - t1;
+    }
+
+    private void DrainOwn(Worker worker)
+    {
+        while (worker.Deque.TryPop(out long item))
+        {
+            Execute(worker, item, stolenFrom: -1);
+        }
+    }
+
+    // A worker's share of an epoch is pushed once, by whoever claims it first: normally its owner,
+    // but a thief may claim the share of a worker that has not woken up yet (into the thief's own
+    // deque, so every deque keeps a single owner).
+    private static bool TryClaimShare(Worker owner, long epoch)
+    {
+        long ticket = Volatile.Read(ref owner.ShareTicket);
+        return ticket < epoch && Interlocked.CompareExchange(ref owner.ShareTicket, epoch, ticket) == ticket;
+    }
+
+    private bool StealOnce(Worker thief)
+    {
+        int[] victims = thief.Victims;
+        for (int v = 0; v < victims.Length; v++)
+        {
+            Worker victim = _workers[victims[v]];
+            StealResult r;
+            long item;
+            // Abort means a race was lost, not that the deque is empty: try the same victim again.
+            while ((r = victim.Deque.TrySteal(out item)) == StealResult.Abort) { }
+            if (r != StealResult.Success) continue;
+            Execute(thief, item, stolenFrom: victim.Index);
+            return true;
+        }
+        // Nothing in any deque: take a share nobody has claimed (its owner is asleep or descheduled).
+        long epoch = Volatile.Read(ref _shared.Epoch); // acquire: the epoch's work and mode are visible
+        for (int v = 0; v < victims.Length; v++)
+        {
+            Worker victim = _workers[victims[v]];
+            if (!TryClaimShare(victim, epoch)) continue;
+            int pushed = Fill(thief, victim);
+            if (pushed > 0)
+            {
+                _statistics.WorkerBlock(thief.Index).StealsTaken += pushed; // own counter: single writer
+                Interlocked.Add(ref _statistics.WorkerBlock(victim.Index).StealsGiven, pushed);
+            }
+            return true;
+        }
+        return false;
     }
 
     private long WaitForEpoch(Worker worker, long seen)
@@ -386,68 +492,46 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         }
     }
 
-    // Pushes this worker's share in reverse so its own pops run it in ascending order and thieves,
-    // stealing from the top, take the far end.
-    private void Fill(Worker worker)
+    // Pushes the share of <shareOf> into <into>'s deque (into is the calling thread's worker), in
+    // reverse so pops run it in ascending order and thieves, stealing from the top, take the far end.
+    // Returns the number of work items (deque entries) pushed or run.
+    private int Fill(Worker into, Worker shareOf)
     {
-        ChaseLevDeque<NoInterleaving> deque = worker.Deque;
+        ChaseLevDeque<NoInterleaving> deque = into.Deque;
+        bool foreign = !ReferenceEquals(into, shareOf);
         if (_mode == ModeEpoch)
         {
-            int[] leaves = worker.Leaves;
+            int[] leaves = shareOf.Leaves;
             for (int i = leaves.Length - 1; i >= 0; i--)
             {
+                if (foreign) _statistics.SphereBlock(leaves[i]).StealsGiven++; // the claimer is this sphere's only writer now
                 long item = ((long)leaves[i] << 32) | 1;
-                if (!deque.TryPush(item)) RunOverflow(worker, item);
+                if (!deque.TryPush(item)) RunOverflow(into, item);
             }
-            return;
+            return leaves.Length;
         }
         long count = _parallelItemCount;
         int n = _workers.Length;
-        int lo = (int)(count * worker.Index / n);
-        int hi = (int)(count * (worker.Index + 1) / n);
+        int lo = (int)(count * shareOf.Index / n);
+        int hi = (int)(count * (shareOf.Index + 1) / n);
         int share = hi - lo;
-        if (share == 0) return;
+        if (share == 0) return 0;
         int chunks = Math.Min(share, _stealing ? _options.ParallelChunksPerWorker : 1);
         for (int c = chunks - 1; c >= 0; c--)
         {
             int start = lo + (int)((long)share * c / chunks);
             int end = lo + (int)((long)share * (c + 1) / chunks);
             long item = ((long)start << 32) | (uint)(end - start);
-            if (!deque.TryPush(item)) RunOverflow(worker, item);
+            if (!deque.TryPush(item)) RunOverflow(into, item);
         }
+        return chunks;
     }
 
     // The deque is sized for a worker's whole share, so this runs only if that sizing is ever wrong:
     // the item is run at once by its owner instead of being lost.
     private void RunOverflow(Worker worker, long item)
     {
-        Interlocked.Add(ref _shared.Unclaimed, -(int)item);
         Execute(worker, item, stolenFrom: -1);
-    }
-
-    private void StealUntilDrained(Worker worker)
-    {
-        int[] victims = worker.Victims;
-        int failedRounds = 0;
-        while (Volatile.Read(ref _shared.Unclaimed) > 0)
-        {
-            bool got = false;
-            for (int v = 0; v < victims.Length; v++)
-            {
-                Worker victim = _workers[victims[v]];
-                StealResult r;
-                long item;
-                // Abort means a race was lost, not that the deque is empty: try the same victim again.
-                while ((r = victim.Deque.TrySteal(out item)) == StealResult.Abort) { }
-                if (r != StealResult.Success) continue;
-                Interlocked.Add(ref _shared.Unclaimed, -(int)item);
-                Execute(worker, item, stolenFrom: victim.Index);
-                got = true;
-                failedRounds = 0;
-                break; // back to the most preferred victim
-            }
-            if (!got) Spin(failedRounds++);
-        }
     }
 
     private void Execute(Worker worker, long item, int stolenFrom)
@@ -475,20 +559,25 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             lock (worker) (worker.Errors ??= []).Add(e);
         }
         long dt = _timings ? Stopwatch.GetTimestamp() - t0 : 0;
-        Interlocked.Add(ref ws.WorkItems, length);
-        Interlocked.Add(ref ws.BusyTicks, dt);
+        // Plain adds where there is one writer: a worker's own counters are written only by that
+        // worker, and a sphere runs on one worker per epoch (epochs are ordered by the Pending
+        // counter's full fences). Aligned 64-bit stores cannot tear, so readers see whole values.
+        ws.WorkItems += length;
+        ws.BusyTicks += dt;
         if (stolenFrom >= 0)
         {
-            Interlocked.Increment(ref ws.StealsTaken);
-            Interlocked.Increment(ref _statistics.WorkerBlock(stolenFrom).StealsGiven);
+            ws.StealsTaken++;
+            Interlocked.Increment(ref _statistics.WorkerBlock(stolenFrom).StealsGiven); // many thieves
         }
         if (_mode == ModeEpoch)
         {
             ref SchedulerStatistics.Block ss = ref _statistics.SphereBlock(start);
-            Interlocked.Increment(ref ss.WorkItems);
-            Interlocked.Add(ref ss.BusyTicks, dt);
-            if (stolenFrom >= 0) Interlocked.Increment(ref ss.StealsGiven);
+            ss.WorkItems++;
+            ss.BusyTicks += dt;
+            if (stolenFrom >= 0) ss.StealsGiven++;
         }
+        // Last: the control thread may return (and start the next epoch) as soon as this hits zero.
+        if (Interlocked.Add(ref _shared.Pending, -length) == 0) _controlSignal.Wake();
     }
 
     /// <summary>
@@ -572,6 +661,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         public ChaseLevDeque<NoInterleaving> Deque { get; }
         public WakeSignal Signal { get; } = new();
         public int[] Victims { get; set; } = [];
+        public long ShareTicket; // the last epoch whose share of this worker was claimed
         public Thread? Thread { get; set; }
         public WorkerPlacement Placement { get; set; }
         public AlignedBuffer<byte>? Memory { get; set; }

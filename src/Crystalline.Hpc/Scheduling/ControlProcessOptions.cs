@@ -12,6 +12,13 @@ public sealed class ControlProcessOptions
     /// <summary>Let idle workers steal whole sphere work items from busy ones. Default true.</summary>
     public bool EnableWorkStealing { get; set; } = true;
 
+    /// <summary>
+    /// The thread that calls RunEpoch/RunParallel acts as worker 0 (as OpenMP's master thread does), so
+    /// N workers take N threads, not N + 1 with one of them idle. Default true. Worker 0 is then not
+    /// pinned (it is the caller's thread) and <see cref="WorkerPlacement.PinError"/> says so.
+    /// </summary>
+    public bool UseCallingThread { get; set; } = true;
+
     /// <summary>Pin worker w to the w-th CPU of the process's affinity mask (wrapping). Default true;
     /// when the platform refuses, the worker runs unpinned and <see cref="WorkerPlacement.PinError"/> says why.</summary>
     public bool PinThreads { get; set; } = true;

@@ -28,9 +28,12 @@ public readonly record struct SphereCounters(
     TimeSpan Sync);
 
 /// <summary>
-/// Atomic per-sphere and per-worker counters of a <see cref="ControlProcess"/>. Each counter block
-/// lives on its own pair of cache lines in 64-byte-aligned native memory, so counting never shares a
-/// line between workers. Reading while an epoch runs gives a consistent value per counter, not across counters.
+/// Per-sphere and per-worker counters of a <see cref="ControlProcess"/>. Each counter block lives on its
+/// own pair of cache lines in 64-byte-aligned native memory, so counting never shares a line between
+/// workers. Counters with several writers (steals given, messages, boundary crossings) are updated with
+/// Interlocked; counters with one writer (a worker's own items and times, a sphere's items, which one
+/// worker runs per epoch) with plain aligned 64-bit stores. Every read is of a whole value; reading
+/// while an epoch runs gives a consistent value per counter, not across counters.
 /// </summary>
 public sealed class SchedulerStatistics : IDisposable
 {

@@ -6,12 +6,15 @@ namespace Crystalline.Hpc.Tests.Platform;
 /// <summary>`crystalline topology` end to end: the built CLI run as a process.</summary>
 public sealed class TopologyCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
+    private static (int Code, string Out, string Err) Run(params string[] args) => RunWith(null, args);
+
+    private static (int Code, string Out, string Err) RunWith((string Name, string Value)? env, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "crystalline.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(dll);
         foreach (string a in args) psi.ArgumentList.Add(a);
+        if (env is { } e) psi.Environment[e.Name] = e.Value;
         using var p = Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();
         string stdout = p.StandardOutput.ReadToEnd();
@@ -42,5 +45,23 @@ public sealed class TopologyCommandTests
         var (code, _, err) = Run(["topology", .. extra]);
         Assert.Equal(2, code);
         Assert.Contains("crystalline topology:", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Environment_switches_select_the_fallbacks_and_the_output_says_so()
+    {
+        var (code, output, err) = RunWith(("CRYSTALLINE_PLATFORM", "portable"), "topology", "--threads", "2");
+        Assert.True(code == 0, err);
+        Assert.Contains("back end        portable", output, StringComparison.Ordinal);
+        Assert.Contains("CRYSTALLINE_PLATFORM=portable", output, StringComparison.Ordinal);
+        Assert.Contains("pinning         unavailable", output, StringComparison.Ordinal);
+        if (!OperatingSystem.IsLinux()) return;
+        (code, output, err) = RunWith(("CRYSTALLINE_NO_AFFINITY", "1"), "topology");
+        Assert.True(code == 0, err);
+        Assert.Contains("pinning         unavailable: CPU", output, StringComparison.Ordinal);
+        Assert.Contains("EPERM", output, StringComparison.Ordinal);
+        (code, output, err) = RunWith(("CRYSTALLINE_NO_NATIVE", "1"), "topology", "--no-pin-test");
+        Assert.True(code == 0, err);
+        Assert.Contains("back end        linux-sysfs", output, StringComparison.Ordinal);
     }
 }

@@ -88,6 +88,21 @@ public sealed class HierarchicalAbacusTests
         }
     }
 
+    [Theory]
+    [InlineData(4096)]      // segments of many blocks: large primes in buckets, some waiting for p² far ahead
+    [InlineData(65536)]
+    [InlineData(1 << 20)]
+    [InlineData(98304)]     // not a power of two: no buckets
+    public void Block_sizes_agree_with_known_counts(int blockBytes)
+    {
+        using var exec = new TemporaryThreadExecutor(2);
+        using var abacus = new HierarchicalAbacus(exec, blockBytes);
+        Assert.Equal(50_847_534, abacus.PrimePi(1_000_000_000));
+        // Reference figures from Debian's primesieve 11.0 (`primesieve 1e12 -d1e8`, `primesieve 1e15 -d1e7`).
+        Assert.Equal(3_618_282, abacus.Count(1_000_000_000_000, 1_000_100_000_000));
+        Assert.Equal(289_394, abacus.Count(1_000_000_000_000_000, 1_000_000_010_000_000));
+    }
+
     [Fact]
     public void Enumerate_matches_the_reference_and_continues()
     {
@@ -303,6 +318,48 @@ public sealed class HierarchicalAbacusTests
         public void ExecuteItem(int itemIndex, int workerIndex)
         {
             if (itemIndex == 3) throw new InvalidOperationException("item 3");
+        }
+    }
+}
+
+public sealed class HierarchicalAbacusNearTopTests
+{
+    private static long Brute(long lo, long hi, out long twins)
+    {
+        long c = 0;
+        twins = 0;
+        for (long v = lo; v < hi; v++)
+        {
+            if (!Primality.IsPrime(v)) continue;
+            c++;
+            if (v + 2 < hi && v + 2 > v && Primality.IsPrime(v + 2)) twins++;
+            if (v == long.MaxValue) break;
+        }
+        return c;
+    }
+
+    [Theory]
+    [InlineData(9_223_372_036_854_770_000L, long.MaxValue)]  // up to 2^63 − 1: no overflow at the top
+    [InlineData(1L << 57, (1L << 57) + 20_000)]
+    [InlineData((1L << 55) - 10_000, (1L << 55) + 20_000)]   // still the sieve: ~10^7 base primes, far larger than a block
+    [InlineData(100_000_000_000_000_000L, 100_000_000_000_010_000L)]
+    public void Narrow_windows_near_2_pow_63(long lo, long hi)
+    {
+        using var abacus = new HierarchicalAbacus(new SequentialExecutor());
+        long expected = Brute(lo, hi, out long twins);
+        var r = abacus.Analyze(lo, hi, includeTwins: true);
+        Assert.Equal(expected, r.PrimeCount);
+        Assert.Equal(twins, r.TwinCount);
+        Assert.Equal(r.PrimeCount, r.ResidueCounts.Sum());
+        Span<long> buf = stackalloc long[64];
+        int n = abacus.Enumerate(lo, hi, buf);
+        Assert.Equal(Math.Min(64, expected), n);
+        long v = lo;
+        for (int i = 0; i < n; i++)
+        {
+            while (!Primality.IsPrime(v)) v++;
+            Assert.Equal(v, buf[i]);
+            v++;
         }
     }
 }

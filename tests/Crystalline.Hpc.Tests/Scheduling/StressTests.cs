@@ -111,3 +111,50 @@ public class StressTests
         for (int i = 0; i < total; i++) if (counts[i] != 1) Assert.Fail($"item {i} delivered {counts[i]} times");
     }
 }
+
+public class ControlProcessStressTests
+{
+    /// <summary>Uneven, random work per sphere, so stealing, share claiming and late workers all happen.</summary>
+    private sealed class RandomWork(int spheres) : ISphereWork, IParallelWork
+    {
+        public readonly int[] Runs = new int[spheres];
+        public int Epoch;
+
+        public void ExecuteSphere(int sphereIndex, int workerIndex)
+        {
+            uint h = (uint)(sphereIndex * 2654435761u) ^ (uint)Epoch * 40503u;
+            Thread.SpinWait((int)(h % 64) * ((h & 0x100) != 0 ? 20 : 1));
+            Interlocked.Increment(ref Runs[sphereIndex]);
+        }
+
+        public void ExecuteItem(int itemIndex, int workerIndex) => ExecuteSphere(itemIndex % spheres, workerIndex);
+    }
+
+    [Theory]
+    [InlineData(4, 1, true, 0)]
+    [InlineData(4, 1, true, 2000)]
+    [InlineData(7, 2, true, 30)]
+    [InlineData(3, 1, false, 0)]
+    public void Thousands_of_epochs_run_every_sphere_exactly_once(int workers, int depth, bool caller, int spinRounds)
+    {
+        using var cp = new ControlProcess(new ControlProcessOptions
+        {
+            WorkerCount = workers, HierarchyDepth = depth, UseCallingThread = caller, SpinRounds = spinRounds, WorkingMemoryBytesPerWorker = 0,
+        });
+        var work = new RandomWork(cp.SphereCount);
+        int epochs = depth == 1 ? 3000 : 200;
+        for (int e = 0; e < epochs; e++)
+        {
+            work.Epoch = e;
+            cp.RunEpoch(work);
+            if (e % 10 == 0) cp.RunParallel(work, cp.SphereCount * 3);
+        }
+        int parallelRounds = (epochs + 9) / 10;
+        for (int s = 0; s < cp.SphereCount; s++) Assert.Equal(epochs + 3 * parallelRounds, work.Runs[s]);
+        SphereCounters w = cp.Statistics.WorkerTotals();
+        SphereCounters sp = cp.Statistics.SumOfSpheres(0, cp.SphereCount);
+        Assert.Equal((long)epochs * cp.SphereCount, sp.WorkItems);
+        Assert.Equal(sp.WorkItems + 3L * parallelRounds * cp.SphereCount, w.WorkItems);
+        Assert.Equal(w.StealsTaken, w.StealsGiven);
+    }
+}
