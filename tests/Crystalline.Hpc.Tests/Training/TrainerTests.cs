@@ -78,6 +78,18 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Depth_2_weights_are_bitwise_identical_across_worker_counts()
+    {
+        const int B = 26, T = 3, depth = 2; // rows 0…25: groups 0, 1 get three rows over two levels
+        byte[] reference = TrainWeights(new SequentialExecutor(depth), B, T, depth, 5);
+        foreach (int threads in new[] { 2, 5 })
+        {
+            using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = threads, HierarchyDepth = depth, SpinRounds = 50 });
+            Assert.Equal(reference, TrainWeights(cp, B, T, depth, 5));
+        }
+    }
+
+    [Fact]
     public void Training_reduces_the_loss_on_a_learnable_sequence()
     {
         const int B = 4, T = 8;
