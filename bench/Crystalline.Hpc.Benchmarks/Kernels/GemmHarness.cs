@@ -7,7 +7,7 @@ using Crystalline.Hpc.Scheduling;
 namespace Crystalline.Hpc.Benchmarks.Kernels;
 
 /// <summary>
-/// <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- gemm [--rounds N] [--layout nn|nt|both] [--shapes gpt2|all] [--threads 1,2] [--width V512|V256|V128] [--pin] [--executor control|dedicated] [--only NAME] [--kernel 6x64|8x48|12x32|14x32]</c>:
+/// <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- gemm [--rounds N] [--layout nn|nt|both] [--shapes gpt2|all] [--threads 1,2] [--width V512|V256|V128] [--pin] [--executor control|dedicated] [--only NAME] [--shape MxNxK …] [--kernel 6x64|8x48|12x32|14x32]</c>:
 /// our SGEMM against OpenBLAS's cblas_sgemm on the same buffers, repetitions interleaved, best time per call.
 /// </summary>
 internal static unsafe class GemmHarness
@@ -33,6 +33,7 @@ internal static unsafe class GemmHarness
         var width = VectorWidth.Auto;
         string? only = null;
         bool pin = false;
+        var extra = new List<Shape>();
         bool useControl = true;
         for (int i = 0; i < args.Length; i++)
         {
@@ -43,6 +44,12 @@ internal static unsafe class GemmHarness
                 case "--threads": threadCounts = args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--width": width = Enum.Parse<VectorWidth>(args[++i], ignoreCase: true); break;
                 case "--only": only = args[++i]; break;
+                case "--shape":
+                    {
+                        var d = args[++i].Split('x').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+                        extra.Add(new Shape($"({d[0]}×{d[2]})·({d[2]}×{d[1]})", d[0], d[1], d[2]));
+                        break;
+                    }
                 case "--kernel": s_kernel = args[++i]; break;
                 case "--pin": pin = true; break;
                 case "--executor": useControl = args[++i] switch { "control" => true, "dedicated" => false, _ => throw new ArgumentException("--executor control|dedicated") }; break;
@@ -69,7 +76,8 @@ internal static unsafe class GemmHarness
         {
             Console.WriteLine("| shape | layout | threads | ours GFLOP/s (wall) | OpenBLAS GFLOP/s (wall) | ours/OpenBLAS (wall) | ours (thread CPU) | OpenBLAS (thread CPU) | ours/OpenBLAS (CPU) | max rel diff |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
-            foreach (var shape in Gpt2Shapes.Where(s => only is null || s.Name.Contains(only, StringComparison.Ordinal)))
+            var shapes = extra.Count > 0 ? extra.ToArray() : Gpt2Shapes;
+            foreach (var shape in shapes.Where(s => only is null || s.Name.Contains(only, StringComparison.Ordinal)))
                 foreach (bool transB in layout switch { "nt" => new[] { true }, "both" => new[] { false, true }, _ => new[] { false } })
                     RunShape(shape, transB, rounds, threadCounts, executors, width, haveBlas);
         }

@@ -48,6 +48,9 @@ public static class Sgemm
     /// calling thread). Same parameters and guarantees as the single-threaded overload; the result is
     /// bitwise the same whatever the worker count.
     /// </summary>
+    /// <remarks>Calls <see cref="ISphereExecutor.RunParallel"/> twice per block of rows (pack, compute), so it
+    /// must not be called from inside a work item of the same executor; use the single-threaded overload
+    /// there. Products below about 2²⁰ multiply-adds stay on the calling thread.</remarks>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is negative or a width is unknown.</exception>
     /// <exception cref="ArgumentException">A leading dimension is too small or a span is too short for its shape.</exception>
     public static unsafe void Multiply(

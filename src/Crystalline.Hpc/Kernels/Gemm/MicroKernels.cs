@@ -33,7 +33,8 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
         var c3_0 = Vector512<float>.Zero; var c3_1 = Vector512<float>.Zero; var c3_2 = Vector512<float>.Zero; var c3_3 = Vector512<float>.Zero;
         var c4_0 = Vector512<float>.Zero; var c4_1 = Vector512<float>.Zero; var c4_2 = Vector512<float>.Zero; var c4_3 = Vector512<float>.Zero;
         var c5_0 = Vector512<float>.Zero; var c5_1 = Vector512<float>.Zero; var c5_2 = Vector512<float>.Zero; var c5_3 = Vector512<float>.Zero;
-        for (int p = 0; p < kc; p++)
+        int p = 0;
+        for (; p < kc; p++)
         {
             var b0 = Vector512.Load(b + 0);
             var b1 = Vector512.Load(b + 16);
@@ -159,7 +160,8 @@ internal readonly unsafe struct MicroKernel512x8x48 : IMicroKernel
         var c5_0 = Vector512<float>.Zero; var c5_1 = Vector512<float>.Zero; var c5_2 = Vector512<float>.Zero;
         var c6_0 = Vector512<float>.Zero; var c6_1 = Vector512<float>.Zero; var c6_2 = Vector512<float>.Zero;
         var c7_0 = Vector512<float>.Zero; var c7_1 = Vector512<float>.Zero; var c7_2 = Vector512<float>.Zero;
-        for (int p = 0; p < kc; p++)
+        int p = 0;
+        for (; p < kc; p++)
         {
             var b0 = Vector512.Load(b + 0);
             var b1 = Vector512.Load(b + 16);
@@ -294,7 +296,8 @@ internal readonly unsafe struct MicroKernel512x12x32 : IMicroKernel
         var c9_0 = Vector512<float>.Zero; var c9_1 = Vector512<float>.Zero;
         var c10_0 = Vector512<float>.Zero; var c10_1 = Vector512<float>.Zero;
         var c11_0 = Vector512<float>.Zero; var c11_1 = Vector512<float>.Zero;
-        for (int p = 0; p < kc; p++)
+        int p = 0;
+        for (; p < kc; p++)
         {
             var b0 = Vector512.Load(b + 0);
             var b1 = Vector512.Load(b + 16);
@@ -436,7 +439,8 @@ internal readonly unsafe struct MicroKernel512x14x32 : IMicroKernel
         var c11_0 = Vector512<float>.Zero; var c11_1 = Vector512<float>.Zero;
         var c12_0 = Vector512<float>.Zero; var c12_1 = Vector512<float>.Zero;
         var c13_0 = Vector512<float>.Zero; var c13_1 = Vector512<float>.Zero;
-        for (int p = 0; p < kc; p++)
+        int p = 0;
+        for (; p < kc; p++)
         {
             var b0 = Vector512.Load(b + 0);
             var b1 = Vector512.Load(b + 16);
@@ -576,7 +580,8 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
         var c3_0 = Vector256<float>.Zero; var c3_1 = Vector256<float>.Zero;
         var c4_0 = Vector256<float>.Zero; var c4_1 = Vector256<float>.Zero;
         var c5_0 = Vector256<float>.Zero; var c5_1 = Vector256<float>.Zero;
-        for (int p = 0; p < kc; p++)
+        int p = 0;
+        for (; p < kc; p++)
         {
             var b0 = Vector256.Load(b + 0);
             var b1 = Vector256.Load(b + 8);
@@ -660,7 +665,8 @@ internal readonly unsafe struct MicroKernel128 : IMicroKernel
         var c3_0 = Vector128<float>.Zero; var c3_1 = Vector128<float>.Zero;
         var c4_0 = Vector128<float>.Zero; var c4_1 = Vector128<float>.Zero;
         var c5_0 = Vector128<float>.Zero; var c5_1 = Vector128<float>.Zero;
-        for (int p = 0; p < kc; p++)
+        int p = 0;
+        for (; p < kc; p++)
         {
             var b0 = Vector128.Load(b + 0);
             var b1 = Vector128.Load(b + 4);
