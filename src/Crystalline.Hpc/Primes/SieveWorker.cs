@@ -107,12 +107,14 @@ internal sealed unsafe class SieveWorker : IDisposable
         for (int i = 0; i < large; i++)
         {
             ulong p = _primes[i];
-            ulong q = Wheel30.CeilDiv(startValue, p);
+            ulong q = (startValue + p - 1) / p; // one division; startValue + p < 2^64
             if (q < p) q = p;
-            q += nextDelta[q % 30];
+            ulong qm = q % 30;
+            q += nextDelta[qm];
+            qm += nextDelta[qm];
             ulong byteIndex = p * q / 30;
             _next[i] = (long)(byteIndex - (ulong)segStart);
-            _wheel[i] = resIdx[q % 30];
+            _wheel[i] = resIdx[qm];
         }
         _segStart = segStart;
         _position = segStart;
@@ -141,13 +143,15 @@ internal sealed unsafe class SieveWorker : IDisposable
         for (int i = from; i < to; i++)
         {
             ulong p = sievingPrimes[i];
-            ulong q = Wheel30.CeilDiv(startValue, p);
+            ulong q = (startValue + p - 1) / p; // one division; startValue + p < 2^64
             if (q < p) q = p;
-            q += nextDelta[q % 30];
+            ulong qm = q % 30;
+            q += nextDelta[qm];
+            qm += nextDelta[qm];
             ulong rel = p * q / 30 - (ulong)segStart;
             ulong block = rel >> _blockShift;
             if (block >= (ulong)_segBlocks) continue; // no multiple in this segment
-            uint rw = (uint)(resIdx[p % 30] << 3 | resIdx[q % 30]);
+            uint rw = (uint)(resIdx[p % 30] << 3 | resIdx[qm]);
             ulong entry = (uint)(p / 30) | (ulong)((uint)(rel & (ulong)(BlockBytes - 1)) << 6 | rw) << 32;
             if (block < (ulong)ring)
             {
