@@ -126,7 +126,8 @@ internal sealed unsafe class SieveWorker : IDisposable
         _segBlocks = (segEnd - segStart + BlockBytes - 1) >> _blockShift;
         // One step of the largest prime jumps at most 6·k + 6 bytes: the ring needs that many blocks + 1.
         long maxStep = 6L * (sievingPrimes[to - 1] / 30) + 6;
-        int ring = (int)Math.Min((maxStep >> _blockShift) + 2, _segBlocks + 1);
+        // A power of two, so the hot path maps a block to its slot with a mask instead of a division.
+        int ring = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Min((maxStep >> _blockShift) + 2, _segBlocks + 1));
         if (_bucket.Length < ring)
         {
             Array.Resize(ref _bucket, ring);
@@ -216,6 +217,7 @@ internal sealed unsafe class SieveWorker : IDisposable
         long segBlocks = _segBlocks;
         int shift = _blockShift;
         long blockMask = BlockBytes - 1;
+        long ringMask = ring - 1;
         for (int e = 0; e < n; e++)
         {
             ulong entry = entries[e];
@@ -233,7 +235,7 @@ internal sealed unsafe class SieveWorker : IDisposable
             long target = blockIndex + (b >> shift);
             // Past the segment (or past a short last block): this segment is done with the prime.
             if (target >= segBlocks || target == blockIndex) continue;
-            Push((int)(target % ring), (ulong)k | (ulong)((uint)(b & blockMask) << 6 | (uint)rw) << 32);
+            Push((int)(target & ringMask), (ulong)k | (ulong)((uint)(b & blockMask) << 6 | (uint)rw) << 32);
         }
     }
 
