@@ -12,6 +12,10 @@ public static class Program
     private static readonly (string Name, string Summary, Func<string[], int> Run)[] Commands =
     [
         ("topology", "show CPUs, cores, NUMA nodes, caches, back end and the thread allocation", TopologyCommand.Run),
+        ("lattice", "lattice constants, Babylonian clock positions and the angular position θ", LatticeCommand.Run),
+        ("primes", "hierarchical abacus: count|nth|next|twins <n> [--threads N]", PrimesCommand.Run),
+        ("train", "train the CLLM (GPT-2) on the sphere hierarchy; no options: the built-in corpus", TrainCommand.Run),
+        ("tokenize", "UTF-8 text -> llm.c token shards (byte-level or GPT-2 BPE)", TokenizeCommand.Run),
         ("scheduler", "run synthetic epochs on the sphere scheduler; print placement, time per epoch, statistics", SchedulerCommand.Run),
     ];
 

@@ -1,13 +1,13 @@
 namespace Crystalline.Hpc.Platform;
 
 /// <summary>What the machine looks like: CPUs, cores, sockets, NUMA nodes and cache sizes.</summary>
-/// <param name="LogicalCpuCount">Logical CPUs (hardware threads) visible to the process.</param>
+/// <param name="LogicalCpuCount">Logical CPUs (hardware threads) online on the machine; the process may be allowed fewer (see <see cref="IPlatform.GetCurrentAffinity"/>).</param>
 /// <param name="PhysicalCoreCount">Physical cores.</param>
 /// <param name="SocketCount">Sockets (packages).</param>
 /// <param name="NumaNodeCount">NUMA nodes (1 when the machine has no NUMA or it is unknown).</param>
-/// <param name="L1DataBytes">L1 data cache per core, in bytes.</param>
-/// <param name="L2Bytes">L2 cache per core, in bytes.</param>
-/// <param name="L3Bytes">L3 cache (shared), in bytes.</param>
+/// <param name="L1DataBytes">L1 data cache per core, in bytes (0 when unknown).</param>
+/// <param name="L2Bytes">L2 cache per core, in bytes (0 when unknown).</param>
+/// <param name="L3Bytes">L3 cache (shared), in bytes (0 when unknown).</param>
 /// <param name="Cpus">One entry per logical CPU, ordered by CPU id.</param>
 public sealed record CpuTopology(
     int LogicalCpuCount,
@@ -20,6 +20,10 @@ public sealed record CpuTopology(
     IReadOnlyList<LogicalCpu> Cpus);
 
 /// <summary>One logical CPU and where it sits.</summary>
+/// <param name="CpuId">The OS number of the CPU (what affinity calls take).</param>
+/// <param name="CoreId">Machine-wide physical core index: dense, 0-based, numbered in order of each core's first CPU.</param>
+/// <param name="SocketId">The package's OS number.</param>
+/// <param name="NumaNode">The NUMA node's OS number.</param>
 public readonly record struct LogicalCpu(int CpuId, int CoreId, int SocketId, int NumaNode);
 
 /// <summary>
@@ -43,7 +47,8 @@ public interface IPlatform
     /// <summary>Pins the calling thread to one logical CPU. False (with the reason) when refused or unsupported.</summary>
     bool TryPinCurrentThread(int cpu, out string? error);
 
-    /// <summary>Pins the calling thread to a set of logical CPUs.</summary>
+    /// <summary>Pins the calling thread to a set of logical CPUs (the thread may run on any of them).</summary>
+    /// <exception cref="ArgumentException"><paramref name="cpus"/> is empty or holds a negative id.</exception>
     bool TryPinCurrentThread(ReadOnlySpan<int> cpus, out string? error);
 
     /// <summary>The logical CPU the calling thread runs on now, or -1 when unknown.</summary>
@@ -53,15 +58,20 @@ public interface IPlatform
     int[] GetCurrentAffinity();
 
     /// <summary>The NUMA node of a logical CPU (0 when unknown).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="cpu"/> is negative.</exception>
     int NumaNodeOfCpu(int cpu);
 
     /// <summary>
     /// Allocates <paramref name="bytes"/> of 64-byte-aligned native memory, on NUMA node
     /// <paramref name="node"/> when it is ≥ 0 and NUMA binding is available (else first touch by the caller).
-    /// Free it with <see cref="FreeAligned"/>.
+    /// Free it with <see cref="FreeAligned"/> of the same platform instance. Null when out of memory.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="node"/> is below −1 or not a node of this machine.</exception>
     unsafe void* AllocateAligned(nuint bytes, int node);
 
     /// <summary>Frees memory from <see cref="AllocateAligned"/>.</summary>
     unsafe void FreeAligned(void* pointer, nuint bytes);
+
+    /// <summary>How <see cref="AllocateAligned"/> places memory on a NUMA node here (libnuma, first touch, none).</summary>
+    string NumaAllocationPolicy => "not reported by this back end";
 }

@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using System.Globalization;
+using Crystalline.Hpc.Model;
+using Crystalline.Hpc.Scheduling;
+using Crystalline.Hpc.Training;
+
+namespace Crystalline.Hpc.Benchmarks.Training;
+
+/// <summary>
+/// <c>-- train-step [--model gpt2-124M] [--shapes 4x64,12x256] [--threads 1,2] [--steps 5] [--warmup 1] [--peak-gflops-per-core 210]</c>:
+/// ms/step, tokens/s, share of time in spheres/sync/reduction/optimizer, and model FLOP/s
+/// (6·N + 12·L·C·T per token, the usual count) as a share of the FMA peak. Random tokens, real steps.
+/// </summary>
+internal static class TrainStepBench
+{
+    public static int Run(string[] args)
+    {
+        string Arg(string name, string fallback)
+        {
+            int i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+        }
+        var cfg = GptConfig.FromPreset(Arg("--model", "gpt2-124M"));
+        var shapes = Arg("--shapes", "4x64,12x256").Split(',').Select(s => s.Split('x')).Select(p => (B: int.Parse(p[0], CultureInfo.InvariantCulture), T: int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray();
+        int[] threads = Arg("--threads", "1,2").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        int steps = int.Parse(Arg("--steps", "5"), CultureInfo.InvariantCulture);
+        int warm = int.Parse(Arg("--warmup", "1"), CultureInfo.InvariantCulture);
+        double peakPerCore = double.Parse(Arg("--peak-gflops-per-core", "210"), CultureInfo.InvariantCulture);
+        long n = ParameterLayout.CountParameters(cfg);
+        Console.WriteLine($"train-step: {cfg.Describe()}, {n:N0} parameters, {steps} timed steps after {warm} warm-up, peak {peakPerCore} GFLOP/s per core");
+        Console.WriteLine("  B    T  thr   ms/step     tok/s  spheres%  sync%  reduce%  optim%   GFLOP/s  %peak");
+        foreach (var (B, T) in shapes)
+        {
+            double baseMs = double.NaN;
+            foreach (int thr in threads)
+            {
+                var opt = new TrainerOptions { Model = cfg, BatchSize = B, SeqLen = T, HierarchyDepth = 1, TotalSteps = 1000, WarmupSteps = 10, LearningRate = 1e-4f };
+                using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = thr, HierarchyDepth = 1 });
+                using var tr = new Trainer(opt, cp);
+                var rng = new Random(1);
+                int[] inp = new int[B * T], tgt = new int[B * T];
+                for (int i = 0; i < inp.Length; i++) { inp[i] = rng.Next(cfg.VocabSize); tgt[i] = rng.Next(cfg.VocabSize); }
+                for (int i = 0; i < warm; i++) tr.Step(inp, tgt);
+                cp.Statistics.Reset();
+                double compute = 0, reduce = 0, optim = 0;
+                long t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < steps; i++)
+                {
+                    var r = tr.Step(inp, tgt);
+                    compute += r.ComputeMs; reduce += r.ReduceMs; optim += r.OptimizerMs;
+                }
+                double ms = (Stopwatch.GetTimestamp() - t0) * 1000.0 / Stopwatch.Frequency / steps;
+                var totals = cp.Statistics.WorkerTotals();
+                double syncMs = totals.Sync.TotalMilliseconds / thr / steps; // per step, averaged over workers (epochs and parallel loops)
+                double phases = (compute + reduce + optim) / steps;
+                double flops = (6.0 * n + 12.0 * cfg.NumLayers * cfg.Channels * T) * B * T;
+                double gflops = flops / (ms / 1000.0) / 1e9;
+                if (thr == threads[0]) baseMs = ms;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{B,3} {T,4} {thr,4} {ms,9:F1} {B * T / (ms / 1000.0),9:F0} {100 * (compute / steps - syncMs) / phases,9:F1} {100 * syncMs / phases,6:F1} {100 * reduce / steps / phases,8:F1} {100 * optim / steps / phases,7:F1} {gflops,9:F1} {100 * gflops / (peakPerCore * thr),6:F1}{(thr != threads[0] ? $"   speed-up vs {threads[0]} thread(s): {baseMs / ms:F2}x" : "")}"));
+            }
+        }
+        return 0;
+    }
+}

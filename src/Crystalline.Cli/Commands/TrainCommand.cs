@@ -1,0 +1,180 @@
+using System.Globalization;
+using Crystalline.Hpc.Model;
+using Crystalline.Hpc.Scheduling;
+using Crystalline.Hpc.Training;
+
+namespace Crystalline.Cli.Commands;
+
+/// <summary><c>crystalline train</c>: trains the CLLM on the sphere hierarchy (see docs/training.md).</summary>
+internal static class TrainCommand
+{
+    private static readonly string[] s_flags = ["--enable-work-stealing", "--enable-recursive-spawning", "--lambda-correction"];
+    private static readonly string[] s_valued =
+    [
+        "--data", "--val-data", "--tokenizer", "--model", "--layers", "--heads", "--channels", "--context", "--vocab",
+        "--batch-size", "--seq-len", "--steps", "--epochs", "--lr", "--warmup", "--weight-decay", "--clip", "--seed",
+        "--num-threads", "--hierarchy-depth", "--thread-allocation-strategy", "--init", "--checkpoint-dir",
+        "--checkpoint-every", "--resume", "--val-batches", "--progress-every",
+    ];
+
+    public static int Run(string[] args) => Run(args, Console.Out);
+
+    internal static int Run(string[] args, TextWriter log)
+    {
+        var a = new CliArgs(args, s_flags, s_valued);
+        if (a.Positional.Count > 0) throw new CliUsageException($"unexpected argument '{a.Positional[0]}'");
+        if (a.Has("--steps") && a.Has("--epochs")) throw new CliUsageException("give --steps or --epochs, not both");
+        string strategy = a.GetString("--thread-allocation-strategy", "round-robin");
+        if (strategy != "round-robin")
+            throw new CliUsageException($"--thread-allocation-strategy: only 'round-robin' is implemented (thread t owns groups t, t+N, …; LATTICE_MATH.md), got '{strategy}'");
+
+        // ---- model shape: checkpoint (when resuming) → preset → explicit overrides ----
+        string? resume = a.GetString("--resume");
+        string? resumeModel = null;
+        GptConfig cfg;
+        try
+        {
+            if (resume is not null)
+            {
+                resumeModel = TrainingRun.ResolveResume(resume);
+                cfg = GptCheckpoint.ReadConfig(resumeModel);
+                if (a.Has("--model") && GptConfig.FromPreset(a.GetString("--model")!) != cfg)
+                    throw new CliUsageException($"--model {a.GetString("--model")} does not match the checkpoint's shape {cfg.Describe()} (shape mismatch)");
+            }
+            else cfg = GptConfig.FromPreset(a.GetString("--model", "tiny"));
+        }
+        catch (ArgumentException e) { throw new CliUsageException(e.Message); }
+        catch (TrainingSetupException e) { throw new CliUsageException(e.Message); }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { throw new CliUsageException(e.Message); }
+        var wanted = cfg with
+        {
+            NumLayers = a.GetInt("--layers", cfg.NumLayers, 1, 1024),
+            NumHeads = a.GetInt("--heads", cfg.NumHeads, 1, 1024),
+            Channels = a.GetInt("--channels", cfg.Channels, 1, 65536),
+            MaxSeqLen = a.GetInt("--context", cfg.MaxSeqLen, 1, 1 << 20),
+        };
+        if (a.Has("--vocab"))
+        {
+            int v = a.GetInt("--vocab", 0, 1, 1 << 24);
+            wanted = wanted with { VocabSize = v, PaddedVocabSize = GptConfig.PadVocab(v) };
+        }
+        if (resumeModel is not null && wanted != cfg)
+            throw new CliUsageException($"the shape options ({wanted.Describe()}) do not match the checkpoint {resumeModel} ({cfg.Describe()}): shape mismatch");
+        cfg = wanted;
+        try { cfg.Validate(); }
+        catch (ArgumentException e) { throw new CliUsageException(e.Message); }
+
+        // ---- data ----
+        string tokName = a.GetString("--tokenizer", cfg.VocabSize >= 50257 ? "gpt2" : "byte");
+        ITextTokenizer tokenizer;
+        try { tokenizer = TextTokenizers.Create(tokName); }
+        catch (ArgumentException e) { throw new CliUsageException(e.Message); }
+        int[] train; int[]? val = null;
+        string dataName;
+        try
+        {
+            string? data = a.GetString("--data");
+            if (data is null)
+            {
+                train = tokenizer.Encode(DefaultCorpus.Generate());
+                dataName = "built-in corpus (generated grammar, DefaultCorpus)";
+            }
+            else
+            {
+                train = TextTokenizers.Load(data, tokenizer);
+                dataName = data;
+            }
+            string? valPath = a.GetString("--val-data");
+            if (valPath is not null) val = TextTokenizers.Load(valPath, tokenizer);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { throw new CliUsageException(e.Message); }
+
+        int B = a.GetInt("--batch-size", 8, 1, 1 << 16);
+        int T = a.GetInt("--seq-len", Math.Min(64, cfg.MaxSeqLen), 1, 1 << 20);
+        int depth = a.GetInt("--hierarchy-depth", 1, 0, 3);
+        bool recursive = a.GetFlag("--enable-recursive-spawning", false);
+        int spawnedFrom = depth;
+        if (recursive)
+            while (depth < 3 && Math.Pow(12, depth) < B) depth++; // a sphere spawns 12 children while the batch has more rows than leaves
+        int threads = a.GetInt("--num-threads", Environment.ProcessorCount, 1, 4096);
+        long stepsPerEpoch = Math.Max(1, (train.Length - 1) / ((long)B * T));
+        if (val is null && train.Length >= 2 * ((long)B * T + 1)) stepsPerEpoch = Math.Max(1, (train.Length - Math.Max(train.Length / 10, (long)B * T + 1) - 1) / ((long)B * T));
+        long steps = a.Has("--epochs") ? a.GetLong("--epochs", 1, 1, 1_000_000) * stepsPerEpoch : a.GetLong("--steps", 1500, 1, long.MaxValue / 2);
+        var options = new TrainerOptions
+        {
+            Model = cfg,
+            BatchSize = B,
+            SeqLen = T,
+            HierarchyDepth = depth,
+            LearningRate = (float)a.GetDouble("--lr", 1e-3, 0, 10),
+            WarmupSteps = a.GetInt("--warmup", (int)Math.Min(100, Math.Max(1, steps / 20)), 0, int.MaxValue),
+            TotalSteps = steps,
+            WeightDecay = (float)a.GetDouble("--weight-decay", 0.1, 0, 10),
+            GradClip = (float)a.GetDouble("--clip", 1.0, 0, 1e6),
+            LambdaCorrection = a.GetFlag("--lambda-correction", true),
+            Seed = (ulong)a.GetLong("--seed", 1337, 0, long.MaxValue),
+            Init = a.GetString("--init", "gpt2") switch
+            {
+                "gpt2" => InitMethod.Gpt2,
+                "lattice" => InitMethod.Lattice,
+                string s => throw new CliUsageException($"--init must be gpt2 or lattice, got '{s}'"),
+            },
+        };
+        string ckptDir = a.GetString("--checkpoint-dir") ?? (resumeModel is not null
+            ? Path.GetDirectoryName(Path.GetFullPath(resumeModel))!
+            : Path.Combine("runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
+        double unigram = UnigramEntropy(train);
+        var settings = new TrainingRunSettings
+        {
+            Trainer = options,
+            TrainTokens = train,
+            ValTokens = val,
+            CheckpointDir = ckptDir,
+            CheckpointEvery = a.GetInt("--checkpoint-every", 0, 0, int.MaxValue),
+            ResumeFrom = resumeModel,
+            ValBatches = a.GetInt("--val-batches", 8, 1, 1 << 20),
+            ProgressEvery = a.GetInt("--progress-every", 0, 0, int.MaxValue),
+            ReferenceLoss = unigram,
+            ReferenceLabel = "unigram entropy",
+            Title = $"CLLM {cfg.Describe()}, B={B} T={T}",
+        };
+        bool stealing = a.GetFlag("--enable-work-stealing", true);
+
+        using var executor = new ControlProcess(new ControlProcessOptions { WorkerCount = threads, HierarchyDepth = depth, EnableWorkStealing = stealing });
+        TrainingRun run;
+        try { run = TrainingRun.Prepare(settings, executor); }
+        catch (TrainingSetupException e) { throw new CliUsageException(e.Message); }
+        using (run)
+        {
+            log.WriteLine($"crystalline train: model {cfg.Describe()}, {run.Trainer.Parameters.Count:N0} parameters, init {options.Init}");
+            log.WriteLine(FormattableString.Invariant(
+                $"data: {dataName}: {train.Length:N0} tokens ({tokenizer.Name} tokenizer), unigram entropy {unigram:F3} nats/token; {stepsPerEpoch:N0} steps per epoch"));
+            if (run.Note is not null) log.WriteLine($"note: {run.Note}");
+            log.WriteLine(FormattableString.Invariant(
+                $"batch B={B} × T={T} = {B * T} tokens/step; {steps} steps; lr {options.LearningRate} (warm-up {options.WarmupSteps}, cosine to {options.MinLearningRateFraction}×); weight decay {options.WeightDecay}; clip {options.GradClip}; Λ correction {(options.LambdaCorrection ? "on (×(1 − 3/144000))" : "off")}"));
+            log.WriteLine($"hierarchy depth {depth}{(recursive && depth != spawnedFrom ? $" (recursive spawning from {spawnedFrom})" : "")}: {options.SphereCount} leaf spheres, {run.Trainer.ActiveSpheres.Count} hold rows; work stealing {(stealing ? "on" : "off")}");
+            log.Write(executor.Allocation.Describe());
+            foreach (var p in executor.Placements)
+                log.WriteLine($"  worker {p.Worker}: cpu {p.Cpu}, node {p.NumaNode}, {(p.Pinned ? "pinned" : "not pinned: " + p.PinError)}, spheres {string.Join(",", executor.SpheresOf(p.Worker).ToArray().Take(24))}{(executor.SpheresOf(p.Worker).Length > 24 ? ",…" : "")}");
+            long arena = 0, grads = 0;
+            foreach (int s in run.Trainer.ActiveSpheres) { arena += run.Trainer.Sphere(s)!.ArenaBytes; grads += run.Trainer.Sphere(s)!.GradientBytes; }
+            log.WriteLine(FormattableString.Invariant($"memory: activation arenas {arena / 1048576.0:F1} MiB, gradient buffers {grads / 1048576.0:F1} MiB over {run.Trainer.ActiveSpheres.Count} spheres"));
+            if (run.StartStep > 0) log.WriteLine($"resuming from {resumeModel} at step {run.StartStep}");
+            log.WriteLine($"checkpoints, metrics.csv and loss.png in {Path.GetFullPath(ckptDir)}");
+            run.Run(log);
+            log.WriteLine("scheduler statistics:");
+            log.Write(executor.Statistics.ToTable(maxSphereRows: 24));
+        }
+        return 0;
+    }
+
+    /// <summary>−Σ p·ln p over the token frequencies (nats): the loss of the best context-free model.</summary>
+    internal static double UnigramEntropy(int[] tokens)
+    {
+        var counts = new Dictionary<int, long>();
+        foreach (int t in tokens) counts[t] = counts.GetValueOrDefault(t) + 1;
+        double h = 0;
+        foreach (long c in counts.Values) { double p = (double)c / tokens.Length; h -= p * Math.Log(p); }
+        return h;
+    }
+}

@@ -1,0 +1,175 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Crystalline.Hpc.Kernels.Gemm;
+
+/// <summary>
+/// Copies blocks of op(A) and op(B) into the contiguous micro-panel layout the micro-kernels read,
+/// zero-padding partial panels so every tile runs the full kernel. Packing only moves values; it
+/// never changes them, so it has no effect on the result.
+/// </summary>
+internal static unsafe class GemmPacking
+{
+    /// <summary>
+    /// Packs rows [ic, ic+mc) × k [pc, pc+kc) of op(A): panel t (rows ic+t·mr …) at dst + t·mr·kc,
+    /// laid out k-major with mr values per k.
+    /// </summary>
+    public static void PackA(in GemmArgs g, int ic, int mc, int pc, int kc, int mr, float* dst)
+    {
+        long lda = g.Lda;
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            float* d = dst + (long)ir * kc;
+            if (!g.TransA)
+            {
+                float* s = g.A + (ic + ir) * lda + pc;
+                if (rows == 6 && mr == 6)
+                {
+                    // The common case: six row streams, one contiguous 6-value store per k.
+                    float* s0 = s, s1 = s + lda, s2 = s + 2 * lda, s3 = s + 3 * lda, s4 = s + 4 * lda, s5 = s + 5 * lda;
+                    for (int p = 0; p < kc; p++, d += 6)
+                    {
+                        d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p]; d[4] = s4[p]; d[5] = s5[p];
+                    }
+                    continue;
+                }
+                // A(i, k) = a[i·lda + k]: read each row contiguously, write strided.
+                for (int r = 0; r < rows; r++)
+                {
+                    float* sr = s + r * lda;
+                    for (int p = 0; p < kc; p++) d[p * mr + r] = sr[p];
+                }
+            }
+            else
+            {
+                // A(i, k) = a[k·lda + i]: each k already holds the panel's rows contiguously.
+                for (int p = 0; p < kc; p++)
+                {
+                    float* s = g.A + (pc + p) * lda + ic + ir;
+                    for (int r = 0; r < rows; r++) d[p * mr + r] = s[r];
+                }
+            }
+            if (rows < mr)
+            {
+                for (int p = 0; p < kc; p++)
+                    for (int r = rows; r < mr; r++) d[p * mr + r] = 0f;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs k [pc, pc+kc) × columns [jc, jc+nc) of op(B): panel t (columns jc+t·nr …) at dst + t·nr·kc,
+    /// laid out k-major with nr values per k.
+    /// </summary>
+    public static void PackB(in GemmArgs g, int pc, int kc, int jc, int nc, int nr, float* dst)
+    {
+        if (!g.TransB) PackBRows(in g, pc, kc, jc, nc, nr, dst);
+        else PackBTransposed(in g, pc, kc, jc, nc, nr, dst);
+    }
+
+    /// <summary>B(k, j) = b[k·ldb + j]: each k row of the block is read once, left to right, and dealt to the panels.</summary>
+    private static void PackBRows(in GemmArgs g, int pc, int kc, int jc, int nc, int nr, float* dst)
+    {
+        long ldb = g.Ldb;
+        int fullCols = nc / nr * nr;
+        long panelStride = (long)nr * kc;
+        for (int p = 0; p < kc; p++)
+        {
+            float* s = g.B + (pc + p) * ldb + jc;
+            float* d = dst + (long)p * nr;
+            int jr = 0;
+            for (; jr < fullCols; jr += nr, d += panelStride) CopyRow(d, s + jr, nr);
+            if (jr < nc)
+            {
+                int cols = nc - jr;
+                for (int j = 0; j < cols; j++) d[j] = s[jr + j];
+                for (int j = cols; j < nr; j++) d[j] = 0f;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow(float* d, float* s, int count)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(s + i), d + i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(s + i), d + i);
+        for (; i + 4 <= count; i += 4) Vector128.Store(Vector128.Load(s + i), d + i);
+        for (; i < count; i++) d[i] = s[i];
+    }
+
+    /// <summary>B(k, j) = b[j·ldb + k]: a transpose, done in 8×8 register blocks where AVX allows.</summary>
+    private static void PackBTransposed(in GemmArgs g, int pc, int kc, int jc, int nc, int nr, float* dst)
+    {
+        long ldb = g.Ldb;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            float* d = dst + (long)jr * kc;
+            float* s = g.B + (jc + jr) * ldb + pc;
+            int j = 0;
+            if (Avx.IsSupported)
+            {
+                int kc8 = kc / 8 * 8;
+                for (; j + 8 <= cols; j += 8)
+                {
+                    float* sj = s + j * ldb;
+                    int p = 0;
+                    for (; p < kc8; p += 8) Transpose8x8(sj + p, ldb, d + (long)p * nr + j, nr);
+                    for (; p < kc; p++)
+                        for (int jj = 0; jj < 8; jj++) d[(long)p * nr + j + jj] = sj[jj * ldb + p];
+                }
+            }
+            for (; j < cols; j++)
+            {
+                float* sj = s + j * ldb;
+                for (int p = 0; p < kc; p++) d[(long)p * nr + j] = sj[p];
+            }
+            if (cols < nr)
+                for (int p = 0; p < kc; p++)
+                    for (int jj = cols; jj < nr; jj++) d[(long)p * nr + jj] = 0f;
+        }
+    }
+
+    /// <summary>dst[r·dstStride + c] = src[c·srcStride + r] for an 8×8 block (the classic AVX unpack/shuffle/permute transpose).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
+    {
+        var r0 = Avx.LoadVector256(src);
+        var r1 = Avx.LoadVector256(src + srcStride);
+        var r2 = Avx.LoadVector256(src + 2 * srcStride);
+        var r3 = Avx.LoadVector256(src + 3 * srcStride);
+        var r4 = Avx.LoadVector256(src + 4 * srcStride);
+        var r5 = Avx.LoadVector256(src + 5 * srcStride);
+        var r6 = Avx.LoadVector256(src + 6 * srcStride);
+        var r7 = Avx.LoadVector256(src + 7 * srcStride);
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(u3, u7, 0x31));
+    }
+}

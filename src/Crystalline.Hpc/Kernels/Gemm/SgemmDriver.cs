@@ -1,0 +1,214 @@
+using System.Runtime.CompilerServices;
+using Crystalline.Hpc.Scheduling;
+
+namespace Crystalline.Hpc.Kernels.Gemm;
+
+/// <summary>Chooses the kernel for a width and splits the columns of C across workers.</summary>
+internal static class SgemmDriver
+{
+    public static void Run(in GemmArgs g, VectorWidth width, ISphereExecutor? executor)
+    {
+        switch (width)
+        {
+            case VectorWidth.V512: BlockedGemm<MicroKernel512>.Run(in g, executor); break;
+            case VectorWidth.V256: BlockedGemm<MicroKernel256>.Run(in g, executor); break;
+            case VectorWidth.V128: BlockedGemm<MicroKernel128>.Run(in g, executor); break;
+            default: SgemmReference.Multiply(in g, 0, g.N); break;
+        }
+    }
+}
+
+/// <summary>
+/// The Goto/BLIS loop nest around one micro-kernel. For each block of rows, op(A) is packed once for
+/// all of K into MR-row micro-panels (one KC slice after another; shared by every worker). Then each
+/// worker takes a range of columns and, for each KC slice and NC block of columns, packs KC×NC of
+/// op(B) into NR-column micro-panels of its own and runs the micro-kernel over every MR×NR tile:
+/// A micro-panel outer (it stays in L1), B micro-panels inner (streamed from L2).
+/// </summary>
+/// <remarks>
+/// Workers split the columns at multiples of NR, so every element of C is computed by one worker with
+/// the same tiles and the same k order whatever the worker count: the result is bitwise the same.
+/// A parallel call synchronises twice per row block (pack, compute); the GPT-2 shapes have one block.
+/// </remarks>
+internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
+{
+    /// <summary>Below this many multiply-adds a second thread costs more than it saves.</summary>
+    private const long ParallelThreshold = 1L << 20;
+
+    /// <summary>
+    /// Most column items per worker: more than one lets a work-stealing executor rebalance when a worker
+    /// is slowed; but an item narrower than a few panels re-streams packed A for little work.
+    /// </summary>
+    private const int MaxItemsPerWorker = 4;
+
+    /// <summary>Fewest NR panels per column item.</summary>
+    private const int MinPanelsPerItem = 4;
+
+    public static void Run(in GemmArgs g, ISphereExecutor? executor)
+    {
+        int mr = TK.MR;
+        int panels = (g.N + TK.NR - 1) / TK.NR;
+        int items = 1;
+        if (executor is not null && executor.WorkerCount > 1 && (long)g.M * g.N * g.K >= ParallelThreshold)
+        {
+            int workers = executor.WorkerCount;
+            int perWorker = Math.Clamp(panels / (workers * MinPanelsPerItem), 1, MaxItemsPerWorker);
+            items = (int)Math.Min((long)workers * perWorker, panels);
+        }
+        int mcMax = Math.Max(mr, GemmBlocking.PackedAFloats / g.K / mr * mr);
+        int mcFirst = Math.Min(mcMax, g.M);
+        // The packed A block lives in the calling thread's scratch and is read by every worker.
+        float* packA = GemmScratch.Current.PackA((long)(mcFirst + mr - 1) / mr * mr * g.K);
+        GemmWork<TK>? work = items > 1 ? GemmWork<TK>.Begin(in g, items, panels, packA) : null;
+        try
+        {
+            for (int ic = 0; ic < g.M; ic += mcMax)
+            {
+                int mc = Math.Min(mcMax, g.M - ic);
+                if (work is null)
+                {
+                    PackABlock(in g, ic, mc, 0, (mc + mr - 1) / mr, packA);
+                    ComputeColumns(in g, ic, mc, packA, 0, g.N);
+                }
+                else
+                {
+                    work.SetBlock(ic, mc);
+                    work.Packing = true;
+                    executor!.RunParallel(work, items);
+                    work.Packing = false;
+                    executor.RunParallel(work, items);
+                }
+            }
+        }
+        finally
+        {
+            work?.End();
+        }
+    }
+
+    /// <summary>Where the KC slice starting at <paramref name="pc"/> of a packed A block of <paramref name="mc"/> rows begins.</summary>
+    private static long SliceOffset(int mc, int pc) => (long)(mc + TK.MR - 1) / TK.MR * TK.MR * pc;
+
+    /// <summary>Packs micro-panels [panel0, panel1) of rows [ic, ic+mc) for every KC slice of K.</summary>
+    public static void PackABlock(in GemmArgs g, int ic, int mc, int panel0, int panel1, float* packA)
+    {
+        int mr = TK.MR, kcMax = GemmBlocking.KC;
+        int first = panel0 * mr, last = Math.Min(mc, panel1 * mr);
+        if (first >= last) return;
+        for (int pc = 0; pc < g.K; pc += kcMax)
+        {
+            int kc = Math.Min(kcMax, g.K - pc);
+            GemmPacking.PackA(in g, ic + first, last - first, pc, kc, mr, packA + SliceOffset(mc, pc) + (long)first * kc);
+        }
+    }
+
+    /// <summary>
+    /// Columns [n0, n1) of C for rows [ic, ic+mc), whose packed A block is <paramref name="packA"/>.
+    /// n0 is a multiple of NR, so tiles line up whatever the split.
+    /// </summary>
+    public static void ComputeColumns(in GemmArgs g, int ic, int mc, float* packA, int n0, int n1)
+    {
+        int mr = TK.MR, nr = TK.NR, kcMax = GemmBlocking.KC;
+        int ncMax = GemmBlocking.NC / nr * nr;
+        var scratch = GemmScratch.Current;
+        float* packB = scratch.PackB, tile = scratch.Tile;
+        long ldc = g.Ldc;
+        for (int pc = 0; pc < g.K; pc += kcMax)
+        {
+            int kc = Math.Min(kcMax, g.K - pc);
+            float* aSlice = packA + SliceOffset(mc, pc);
+            // Later k slices add onto what the first one wrote.
+            float beta = pc == 0 ? g.Beta : 1f;
+            for (int jc = n0; jc < n1; jc += ncMax)
+            {
+                int nc = Math.Min(ncMax, n1 - jc);
+                GemmPacking.PackB(in g, pc, kc, jc, nc, nr, packB);
+                for (int ir = 0; ir < mc; ir += mr)
+                {
+                    int mrValid = Math.Min(mr, mc - ir);
+                    float* ap = aSlice + (long)ir * kc;
+                    float* crow = g.C + (ic + ir) * ldc + jc;
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int nrValid = Math.Min(nr, nc - jr);
+                        float* bp = packB + (long)jr * kc;
+                        if (mrValid == mr && nrValid == nr)
+                            TK.Run(kc, ap, bp, crow + jr, (nint)ldc, g.Alpha, beta);
+                        else
+                            EdgeTile(kc, ap, bp, crow + jr, ldc, mrValid, nrValid, g.Alpha, beta, tile);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A partial tile: the same kernel on a staging tile, so its arithmetic is identical to a full
+    /// tile's, then only the valid part is copied back.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void EdgeTile(int kc, float* ap, float* bp, float* c, long ldc, int rows, int cols,
+        float alpha, float beta, float* tile)
+    {
+        int nr = TK.NR;
+        if (beta != 0f)
+        {
+            for (int r = 0; r < rows; r++)
+                Unsafe.CopyBlockUnaligned(tile + r * nr, c + r * ldc, (uint)(cols * sizeof(float)));
+        }
+        TK.Run(kc, ap, bp, tile, nr, alpha, beta);
+        for (int r = 0; r < rows; r++)
+            Unsafe.CopyBlockUnaligned(c + r * ldc, tile + r * nr, (uint)(cols * sizeof(float)));
+    }
+}
+
+/// <summary>
+/// One parallel GEMM's two phases per row block: packing (item t packs its share of the A micro-panels
+/// into the shared buffer) and computing (item t takes a contiguous range of column panels). One
+/// instance per calling thread, reused, so a parallel call allocates nothing after the first.
+/// </summary>
+internal sealed unsafe class GemmWork<TK> : IParallelWork where TK : struct, IMicroKernel
+{
+    [ThreadStatic] private static GemmWork<TK>? t_instance;
+
+    private GemmArgs _args;
+    private int _items, _panels;
+    private float* _packA;
+    private int _ic, _mc;
+
+    public bool Packing { get; set; }
+
+    public static GemmWork<TK> Begin(in GemmArgs g, int items, int panels, float* packA)
+    {
+        var work = t_instance ??= new GemmWork<TK>();
+        work._args = g;
+        work._items = items;
+        work._panels = panels;
+        work._packA = packA;
+        return work;
+    }
+
+    public void SetBlock(int ic, int mc) => (_ic, _mc) = (ic, mc);
+
+    /// <summary>Drops the pointers into the caller's pinned spans.</summary>
+    public void End()
+    {
+        _args = default;
+        _packA = null;
+    }
+
+    public void ExecuteItem(int itemIndex, int workerIndex)
+    {
+        if (Packing)
+        {
+            int aPanels = (_mc + TK.MR - 1) / TK.MR;
+            int p0 = (int)((long)aPanels * itemIndex / _items);
+            int p1 = (int)((long)aPanels * (itemIndex + 1) / _items);
+            BlockedGemm<TK>.PackABlock(in _args, _ic, _mc, p0, p1, _packA);
+            return;
+        }
+        int n0 = (int)((long)_panels * itemIndex / _items) * TK.NR;
+        int n1 = Math.Min(_args.N, (int)((long)_panels * (itemIndex + 1) / _items) * TK.NR);
+        if (n0 < n1) BlockedGemm<TK>.ComputeColumns(in _args, _ic, _mc, _packA, n0, n1);
+    }
+}

@@ -1,0 +1,99 @@
+using Crystalline.Hpc.Kernels.Gemm;
+using Crystalline.Hpc.Scheduling;
+
+namespace Crystalline.Hpc.Kernels;
+
+/// <summary>
+/// Single-precision general matrix multiply with BLAS row-major semantics:
+/// C ← α·op(A)·op(B) + β·C, where op(X) is X or Xᵀ, op(A) is M×K, op(B) is K×N and C is M×N.
+/// </summary>
+/// <remarks>
+/// <para>Storage is row-major: element (r, c) of a stored matrix with leading dimension ld sits at
+/// index r·ld + c. A is stored M×K (K×M when <c>transA</c>), B is stored K×N (N×K when <c>transB</c>).</para>
+/// <para>NaN behaviour follows reference BLAS: when β = 0, C is written without being read (NaN or
+/// garbage in C does not propagate); when α = 0 or K = 0, A and B are not read. Otherwise NaN and
+/// infinity propagate through the arithmetic as IEEE-754 says.</para>
+/// <para>The result does not depend on the number of threads: each element of C is computed by one
+/// thread with the same order of operations. C must not overlap A or B.</para>
+/// </remarks>
+public static class Sgemm
+{
+    /// <summary>C ← α·op(A)·op(B) + β·C on the calling thread.</summary>
+    /// <param name="transA">Use Aᵀ (A stored K×M).</param>
+    /// <param name="transB">Use Bᵀ (B stored N×K).</param>
+    /// <param name="m">Rows of C and of op(A).</param>
+    /// <param name="n">Columns of C and of op(B).</param>
+    /// <param name="k">Columns of op(A), rows of op(B).</param>
+    /// <param name="alpha">Scale of the product.</param>
+    /// <param name="a">A, row-major with leading dimension <paramref name="lda"/>.</param>
+    /// <param name="lda">Leading dimension of A: at least its stored column count (and at least 1).</param>
+    /// <param name="b">B, row-major with leading dimension <paramref name="ldb"/>.</param>
+    /// <param name="ldb">Leading dimension of B: at least its stored column count (and at least 1).</param>
+    /// <param name="beta">Scale of the previous C (0: C is overwritten without being read).</param>
+    /// <param name="c">C, row-major with leading dimension <paramref name="ldc"/>; updated in place.</param>
+    /// <param name="ldc">Leading dimension of C: at least N (and at least 1).</param>
+    /// <param name="width">Force a SIMD width (tests, benchmarks); Auto picks the widest accelerated.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative or a width is unknown.</exception>
+    /// <exception cref="ArgumentException">A leading dimension is too small or a span is too short for its shape.</exception>
+    public static void Multiply(
+        bool transA, bool transB, int m, int n, int k,
+        float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb,
+        float beta, Span<float> c, int ldc,
+        VectorWidth width = VectorWidth.Auto)
+        => Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, null, width);
+
+    /// <summary>
+    /// C ← α·op(A)·op(B) + β·C, split across the workers of <paramref name="executor"/> (null: the
+    /// calling thread). Same parameters and guarantees as the single-threaded overload; the result is
+    /// bitwise the same whatever the worker count.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative or a width is unknown.</exception>
+    /// <exception cref="ArgumentException">A leading dimension is too small or a span is too short for its shape.</exception>
+    public static unsafe void Multiply(
+        bool transA, bool transB, int m, int n, int k,
+        float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb,
+        float beta, Span<float> c, int ldc,
+        ISphereExecutor? executor,
+        VectorWidth width = VectorWidth.Auto)
+    {
+        VectorWidth resolved = KernelDispatch.Resolve(width);
+        Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0 || n == 0) return;
+
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        {
+            if (k == 0 || alpha == 0f)
+            {
+                SgemmReference.ScaleC(m, n, beta, pc, ldc);
+                return;
+            }
+            var args = new GemmArgs(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+            SgemmDriver.Run(in args, resolved, executor);
+        }
+    }
+
+    /// <summary>Checks shapes and lengths; throws before any memory is touched.</summary>
+    internal static void Validate(bool transA, bool transB, int m, int n, int k,
+        int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        CheckMatrix("a", "lda", transA ? k : m, transA ? m : k, aLength, lda);
+        CheckMatrix("b", "ldb", transB ? n : k, transB ? k : n, bLength, ldb);
+        CheckMatrix("c", "ldc", m, n, cLength, ldc);
+    }
+
+    private static void CheckMatrix(string name, string ldName, int rows, int cols, int length, int ld)
+    {
+        if (ld < Math.Max(1, cols))
+            throw new ArgumentException($"{ldName} = {ld} is smaller than the {cols} stored columns of {name} (and must be at least 1)", ldName);
+        long required = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
+        if (length < required)
+            throw new ArgumentException($"{name} holds {length} elements; a {rows}×{cols} matrix with leading dimension {ld} needs {required}", name);
+    }
+}

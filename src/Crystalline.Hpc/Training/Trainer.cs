@@ -1,0 +1,330 @@
+using System.Diagnostics;
+using Crystalline.Hpc.Kernels;
+using Crystalline.Hpc.Lattice;
+using Crystalline.Hpc.Model;
+using Crystalline.Hpc.Scheduling;
+
+namespace Crystalline.Hpc.Training;
+
+/// <summary>What one optimizer step did.</summary>
+internal readonly record struct StepResult(double Loss, double GradNorm, float LearningRate, float GradientScale, long Step,
+    long BoundaryCrossings, double ComputeMs, double ReduceMs, double OptimizerMs);
+
+/// <summary>
+/// The parallel CLLM trainer. One step: the batch's rows are dealt to leaf spheres (row r → sphere
+/// by the base-12 digits of r, least significant first: r mod 12 at the top level, recursively below);
+/// every sphere runs forward and backward on its rows in its own arena into its own gradient buffer
+/// (<see cref="ISphereExecutor.RunEpoch"/>); a 12-ary tree reduction adds the sphere gradients,
+/// children in fixed order, in parallel over slices of the parameter vector; then the hierarchical
+/// optimizer scales by (1 − Λ), clips to the global norm and applies AdamW, again over slices. The
+/// loss is the mean over all B·T tokens, so the split into spheres does not change the math, and
+/// every sum has a fixed order, so the weights do not depend on the thread count.
+/// </summary>
+/// <remarks>
+/// Weight versioning: the weights live in one buffer that spheres only read during an epoch; the
+/// optimizer writes it only after <see cref="ISphereExecutor.RunEpoch"/> has returned (the epoch's
+/// completion is the barrier), then publishes the next <see cref="WeightVersion"/>. The read path
+/// takes no lock.
+/// </remarks>
+internal sealed unsafe class Trainer : IDisposable
+{
+    private const int SliceFloats = 16384; // 64 KB per reduction/optimizer item: fits L2, enough items to balance
+
+    private readonly ISphereExecutor _exec;
+    private readonly SphereWorkspace?[] _spheres;
+    private readonly int[] _active;
+    private readonly int[] _planDst, _planSrc;
+    private readonly int _root;
+    private readonly int[] _itemStart, _itemLength;
+    private readonly bool[] _itemDecay;
+    private readonly double[] _itemSquares;
+    private readonly SphereWork _sphereWork;
+    private readonly ReduceWork _reduceWork;
+    private readonly AdamWork _adamWork;
+    private readonly long[] _sphereBusyTicks;
+    private readonly long[] _workerSpheres;
+    private bool _gradientsReady;
+
+    /// <param name="options">What fixes the arithmetic.</param>
+    /// <param name="executor">Runs the spheres (sequential reference or the control process).</param>
+    /// <param name="weights">Initial weights (copied); null: initialise from the seed.</param>
+    /// <exception cref="ArgumentException">invalid options, or an executor whose sphere count is not 12^depth.</exception>
+    public Trainer(TrainerOptions options, ISphereExecutor executor, GptParameters? weights = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(executor);
+        options.Validate();
+        Options = options;
+        _exec = executor;
+        int S = options.SphereCount;
+        if (executor.SphereCount != S) throw new ArgumentException($"executor runs {executor.SphereCount} spheres, hierarchy depth {options.HierarchyDepth} needs {S}");
+        Parameters = new GptParameters(options.Model);
+        if (weights is null) Parameters.Initialize(options.Seed, options.Init);
+        else Parameters.CopyFrom(weights);
+        State = new TrainingState(Parameters.Count, S) { OptionsHash = options.Hash() };
+        var rng = new DeterministicRandom(options.Seed ^ 0x5DEECE66DUL);
+        State.RngState = rng.GetState();
+
+        // Deal rows to leaf spheres; only spheres with rows get an arena and a gradient buffer.
+        var rowsOf = new List<int>[S];
+        for (int r = 0; r < options.BatchSize; r++) (rowsOf[LeafOfRow(r, options.HierarchyDepth)] ??= new List<int>()).Add(r);
+        _spheres = new SphereWorkspace?[S];
+        var active = new List<int>();
+        for (int s = 0; s < S; s++)
+        {
+            if (rowsOf[s] is null) continue;
+            // NUMA-local: the arena and gradient buffer live on the node of the worker that owns the sphere.
+            int node = executor is ControlProcess cp ? cp.Placements[cp.HomeWorkerOf(s)].NumaNode : -1;
+            _spheres[s] = new SphereWorkspace(s, rowsOf[s].ToArray(), options.SeqLen, Parameters.Layout, withGradients: true, node);
+            active.Add(s);
+        }
+        _active = active.ToArray();
+        (_planDst, _planSrc, _root) = BuildReductionPlan(_spheres, options.HierarchyDepth);
+
+        // Items: slices of the parameter vector that never straddle a tensor (decay differs per tensor).
+        var starts = new List<int>(); var lengths = new List<int>(); var decay = new List<bool>();
+        foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
+        {
+            int off = Parameters.Layout.Offset(t), size = Parameters.Layout.Size(t);
+            for (int i = 0; i < size; i += SliceFloats)
+            {
+                starts.Add(off + i); lengths.Add(Math.Min(SliceFloats, size - i)); decay.Add(ParameterLayout.IsDecayed(t));
+            }
+        }
+        _itemStart = starts.ToArray(); _itemLength = lengths.ToArray(); _itemDecay = decay.ToArray();
+        _itemSquares = new double[_itemStart.Length];
+        _sphereWork = new SphereWork(this);
+        _reduceWork = new ReduceWork(this);
+        _adamWork = new AdamWork(this);
+        _sphereBusyTicks = new long[S];
+        _workerSpheres = new long[Math.Max(1, executor.WorkerCount)];
+    }
+
+    public TrainerOptions Options { get; }
+    public GptParameters Parameters { get; }
+    public TrainingState State { get; }
+    public ISphereExecutor Executor => _exec;
+
+    /// <summary>Incremented each time the optimizer publishes new weights.</summary>
+    public long WeightVersion => Volatile.Read(ref _weightVersion);
+    private long _weightVersion;
+
+    /// <summary>Spheres that own rows (the others hold no memory).</summary>
+    public IReadOnlyList<int> ActiveSpheres => _active;
+    public SphereWorkspace? Sphere(int s) => _spheres[s];
+    public int ItemCount => _itemStart.Length;
+    /// <summary>Cumulative busy time per sphere (Stopwatch ticks) and spheres run per worker.</summary>
+    public ReadOnlySpan<long> SphereBusyTicks => _sphereBusyTicks;
+    public ReadOnlySpan<long> WorkerSphereRuns => _workerSpheres;
+
+    /// <summary>The reduced gradient of the last <see cref="ComputeGradients"/> (valid until the next step).</summary>
+    public ReadOnlySpan<float> Gradient => _gradientsReady ? _spheres[_root]!.Gradients : throw new InvalidOperationException("no gradients computed yet");
+
+    /// <summary>Leaf sphere of batch row r at depth d: the base-12 digits of r mod 12^d, least significant digit at the top level.</summary>
+    public static int LeafOfRow(int row, int depth)
+    {
+        int leaf = 0, r = row;
+        for (int k = 0; k < depth; k++) { leaf = leaf * 12 + r % 12; r /= 12; }
+        return leaf;
+    }
+
+    /// <summary>
+    /// The in-place 12-ary tree: from the deepest level up, each parent's sum lands in the buffer of its
+    /// first child with rows, and the other children are added to it in index order. Returns the
+    /// (destination, source) additions in execution order and the sphere whose buffer ends up holding the root.
+    /// </summary>
+    private static (int[] Dst, int[] Src, int Root) BuildReductionPlan(SphereWorkspace?[] spheres, int depth)
+    {
+        int n = spheres.Length;
+        var rep = new int[n];
+        for (int s = 0; s < n; s++) rep[s] = spheres[s] is null ? -1 : s;
+        var dst = new List<int>(); var src = new List<int>();
+        for (int level = depth; level > 0; level--)
+        {
+            int parents = n / 12;
+            var up = new int[parents];
+            for (int p = 0; p < parents; p++)
+            {
+                int target = -1;
+                for (int c = 0; c < 12; c++)
+                {
+                    int r = rep[p * 12 + c];
+                    if (r < 0) continue;
+                    if (target < 0) target = r;
+                    else { dst.Add(target); src.Add(r); }
+                }
+                up[p] = target;
+            }
+            rep = up;
+            n = parents;
+        }
+        return (dst.ToArray(), src.ToArray(), rep[0]);
+    }
+
+    private void Gather(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets)
+    {
+        int n = Options.BatchSize * Options.SeqLen;
+        if (inputs.Length != n || targets.Length != n) throw new ArgumentException($"a batch holds B·T = {n} inputs and targets");
+        int V = Options.Model.VocabSize;
+        for (int i = 0; i < n; i++)
+            if ((uint)inputs[i] >= (uint)V || (uint)targets[i] >= (uint)V) throw new ArgumentException($"token at {i} outside the vocabulary of {V}");
+        foreach (int s in _active) _spheres[s]!.Gather(inputs, targets);
+    }
+
+    private double TotalLoss()
+    {
+        double sum = 0;
+        foreach (int s in _active) sum += _spheres[s]!.LossSum;
+        return sum / ((double)Options.BatchSize * Options.SeqLen);
+    }
+
+    /// <summary>Forward only: the mean loss of a batch (validation). Leaves the gradients invalid.</summary>
+    public double Evaluate(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets)
+    {
+        Gather(inputs, targets);
+        _gradientsReady = false;
+        _sphereWork.Backward = false;
+        _exec.RunEpoch(_sphereWork);
+        return TotalLoss();
+    }
+
+    /// <summary>Forward, backward and tree reduction: returns the mean loss; <see cref="Gradient"/> then holds dLoss/dθ.</summary>
+    public double ComputeGradients(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets)
+    {
+        Gather(inputs, targets);
+        _sphereWork.Backward = true;
+        _sphereWork.LossScale = 1f / (Options.BatchSize * Options.SeqLen);
+        long t0 = Stopwatch.GetTimestamp();
+        _exec.RunEpoch(_sphereWork);
+        long t1 = Stopwatch.GetTimestamp();
+        _exec.RunParallel(_reduceWork, _itemStart.Length);
+        LastComputeTicks = t1 - t0;
+        LastReduceTicks = Stopwatch.GetTimestamp() - t1;
+        _gradientsReady = true;
+        return TotalLoss();
+    }
+
+    public long LastComputeTicks { get; private set; }
+    public long LastReduceTicks { get; private set; }
+
+    /// <summary>One full optimizer step on a batch.</summary>
+    public StepResult Step(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets)
+    {
+        double loss = ComputeGradients(inputs, targets);
+        long t0 = Stopwatch.GetTimestamp();
+        double sq = 0;
+        for (int i = 0; i < _itemSquares.Length; i++) sq += _itemSquares[i]; // fixed order: deterministic
+        double norm = Math.Sqrt(sq);
+        double lambdaFactor = Options.LambdaCorrection ? 1.0 - LatticeConstants.Lambda : 1.0;
+        double scaledNorm = norm * lambdaFactor;
+        double clip = Options.GradClip > 0 && scaledNorm > Options.GradClip ? Options.GradClip / scaledNorm : 1.0;
+        float gradScale = (float)(lambdaFactor * clip);
+        long step = State.Step;
+        float lr = Options.LearningRateAt(step);
+        _adamWork.Decayed = new AdamWSettings(lr, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay);
+        _adamWork.Plain = new AdamWSettings(lr, Options.Beta1, Options.Beta2, Options.Epsilon, 0f);
+        _adamWork.StepNumber = checked((int)(step + 1));
+        _adamWork.GradientScale = gradScale;
+        _exec.RunParallel(_adamWork, _itemStart.Length);
+        Interlocked.Increment(ref _weightVersion);
+        long t1 = Stopwatch.GetTimestamp();
+
+        State.Step = step + 1;
+        long tokens = (long)Options.BatchSize * Options.SeqLen;
+        long before = State.TokensProcessed;
+        State.TokensProcessed = before + tokens;
+        var control = _exec as ControlProcess;
+        foreach (int s in _active)
+        {
+            long sb = State.SphereTokens[s];
+            State.SphereTokens[s] = sb + (long)_spheres[s]!.RowCount * Options.SeqLen;
+            long sc = Boundary144000.CrossingsBetween(sb, State.SphereTokens[s]);
+            if (sc > 0) control?.ReportBoundaryCrossings(s, sc);
+        }
+        long crossings = Boundary144000.CrossingsBetween(before, State.TokensProcessed);
+        double f = 1000.0 / Stopwatch.Frequency;
+        return new StepResult(loss, norm, lr, gradScale, State.Step, crossings, LastComputeTicks * f, LastReduceTicks * f, (t1 - t0) * f);
+    }
+
+    /// <summary>Copies the logits of the last forward pass (B·T·Vp, batch order) into <paramref name="dst"/>.</summary>
+    public void CopyLogits(Span<float> dst)
+    {
+        int T = Options.SeqLen, Vp = Options.Model.PaddedVocabSize;
+        foreach (int s in _active)
+        {
+            var ws = _spheres[s]!;
+            for (int i = 0; i < ws.RowCount; i++) ws.Logits(i).CopyTo(dst.Slice(ws.Rows[i] * T * Vp, T * Vp));
+        }
+    }
+
+    /// <summary>Takes the optimizer moments and counters of a saved state (same shape).</summary>
+    public void LoadState(TrainingState saved)
+    {
+        ArgumentNullException.ThrowIfNull(saved);
+        State.CopyFrom(saved);
+    }
+
+    public void ResetStatistics()
+    {
+        Array.Clear(_sphereBusyTicks);
+        Array.Clear(_workerSpheres);
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in _spheres) s?.Dispose();
+        Parameters.Dispose();
+        State.Dispose();
+    }
+
+    private sealed class SphereWork(Trainer t) : ISphereWork
+    {
+        public bool Backward;
+        public float LossScale;
+
+        public void ExecuteSphere(int sphereIndex, int workerIndex)
+        {
+            SphereWorkspace? ws = t._spheres[sphereIndex];
+            if (ws is null) return;
+            long t0 = Stopwatch.GetTimestamp();
+            float* p = t.Parameters.Pointer;
+            ws.Forward(p);
+            if (Backward) ws.Backward(p, LossScale);
+            t._sphereBusyTicks[sphereIndex] += Stopwatch.GetTimestamp() - t0;
+            if ((uint)workerIndex < (uint)t._workerSpheres.Length) t._workerSpheres[workerIndex]++;
+        }
+    }
+
+    private sealed class ReduceWork(Trainer t) : IParallelWork
+    {
+        public void ExecuteItem(int itemIndex, int workerIndex)
+        {
+            int start = t._itemStart[itemIndex], len = t._itemLength[itemIndex];
+            for (int k = 0; k < t._planDst.Length; k++)
+            {
+                var dst = new Span<float>(t._spheres[t._planDst[k]]!.GradientPointer + start, len);
+                var src = new ReadOnlySpan<float>(t._spheres[t._planSrc[k]]!.GradientPointer + start, len);
+                VectorMath.AddTo(dst, src);
+            }
+            t._itemSquares[itemIndex] = VectorMath.SumOfSquares(new ReadOnlySpan<float>(t._spheres[t._root]!.GradientPointer + start, len));
+        }
+    }
+
+    private sealed class AdamWork(Trainer t) : IParallelWork
+    {
+        public AdamWSettings Decayed, Plain;
+        public int StepNumber;
+        public float GradientScale;
+
+        public void ExecuteItem(int itemIndex, int workerIndex)
+        {
+            int start = t._itemStart[itemIndex], len = t._itemLength[itemIndex];
+            var p = new Span<float>(t.Parameters.Pointer + start, len);
+            var g = new ReadOnlySpan<float>(t._spheres[t._root]!.GradientPointer + start, len);
+            var m = new Span<float>(t.State.M.Pointer + start, len);
+            var v = new Span<float>(t.State.V.Pointer + start, len);
+            if (t._itemDecay[itemIndex]) AdamW.Update(p, g, m, v, in Decayed, StepNumber, GradientScale);
+            else AdamW.Update(p, g, m, v, in Plain, StepNumber, GradientScale);
+        }
+    }
+}

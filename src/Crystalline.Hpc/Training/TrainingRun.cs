@@ -1,0 +1,306 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Crystalline.Hpc.Lattice;
+using Crystalline.Hpc.Model;
+using Crystalline.Hpc.Scheduling;
+
+namespace Crystalline.Hpc.Training;
+
+/// <summary>A problem with the options or input files, found before anything is written (the CLI exits with code 2).</summary>
+internal sealed class TrainingSetupException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>What a training run needs besides the trainer options.</summary>
+internal sealed record TrainingRunSettings
+{
+    public required TrainerOptions Trainer { get; init; }
+    public required int[] TrainTokens { get; init; }
+    /// <summary>Validation tokens; null: the last 10% of <see cref="TrainTokens"/> (when the corpus is large enough).</summary>
+    public int[]? ValTokens { get; init; }
+    public required string CheckpointDir { get; init; }
+    /// <summary>Write a checkpoint every N steps (0: only at the end).</summary>
+    public int CheckpointEvery { get; init; }
+    /// <summary>A checkpoint file (model_NNNNNNNN.bin) or a directory holding checkpoints (the latest is taken).</summary>
+    public string? ResumeFrom { get; init; }
+    public int ValBatches { get; init; } = 8;
+    /// <summary>Progress line every N steps (0: about 40 lines per run).</summary>
+    public int ProgressEvery { get; init; }
+    /// <summary>A reference level for the loss plot (e.g. the unigram entropy), NaN for none.</summary>
+    public double ReferenceLoss { get; init; } = double.NaN;
+    public string ReferenceLabel { get; init; } = "";
+    public string Title { get; init; } = "CLLM training";
+}
+
+/// <summary>
+/// The training loop around <see cref="Trainer"/>: data, validation on 144000-token boundary
+/// crossings, checkpoints (llm.c model file + training-state file, each written atomically), resume,
+/// metrics CSV and loss PNG, and the per-epoch hierarchy statistics.
+/// </summary>
+internal sealed class TrainingRun : IDisposable
+{
+    private readonly TrainingRunSettings _s;
+    private readonly Trainer _trainer;
+    private readonly DataLoader _train;
+    private readonly DataLoader? _val;
+    private readonly MetricsLog _metrics = new();
+    private readonly long _startStep;
+    private double _computeMs, _reduceMs, _optimizerMs, _epochWallMs;
+
+    private TrainingRun(TrainingRunSettings s, Trainer trainer, DataLoader train, DataLoader? val, long startStep)
+    {
+        _s = s; _trainer = trainer; _train = train; _val = val; _startStep = startStep;
+    }
+
+    public Trainer Trainer => _trainer;
+    public long StartStep => _startStep;
+    public DataLoader? Validation => _val;
+    public MetricsLog Metrics => _metrics;
+    /// <summary>A remark for the user about the setup (e.g. validation off), or null.</summary>
+    public string? Note { get; private init; }
+
+    public static string ModelFileName(long step) => $"model_{step:D8}.bin";
+    public static string StateFileName(long step) => $"state_{step:D8}.bin";
+
+    /// <summary>Finds the checkpoint to resume from: the file itself, or the highest-step model_*.bin with its state file in a directory.</summary>
+    public static string ResolveResume(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            string? best = null; long bestStep = -1;
+            foreach (string f in Directory.EnumerateFiles(path, "model_*.bin"))
+            {
+                if (TryStepOf(f, out long st) && st > bestStep && File.Exists(Path.Combine(path, StateFileName(st)))) { best = f; bestStep = st; }
+            }
+            return best ?? throw new TrainingSetupException($"--resume: no checkpoint (model_NNNNNNNN.bin with its state_NNNNNNNN.bin) in {path}");
+        }
+        if (!File.Exists(path)) throw new TrainingSetupException($"--resume: {path} does not exist");
+        return path;
+    }
+
+    private static bool TryStepOf(string modelPath, out long step)
+    {
+        string name = Path.GetFileNameWithoutExtension(modelPath);
+        step = -1;
+        return name.StartsWith("model_", StringComparison.Ordinal) && long.TryParse(name.AsSpan(6), NumberStyles.None, CultureInfo.InvariantCulture, out step);
+    }
+
+    /// <summary>Checks every option and input and builds the run; writes nothing.</summary>
+    /// <exception cref="TrainingSetupException">bad options, bad or mismatched files, a corpus that is empty or shorter than one batch.</exception>
+    public static TrainingRun Prepare(TrainingRunSettings s, ISphereExecutor executor)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var o = s.Trainer;
+        try { o.Validate(); }
+        catch (ArgumentException e) { throw new TrainingSetupException(e.Message, e); }
+        if (s.CheckpointEvery < 0) throw new TrainingSetupException("--checkpoint-every must be ≥ 0");
+        int[] trainTokens = s.TrainTokens, valTokens = s.ValTokens ?? [];
+        long need = (long)o.BatchSize * o.SeqLen + 1;
+        string? valNote = null;
+        if (s.ValTokens is null)
+        {
+            int n = trainTokens.Length;
+            int valCount = (int)Math.Max(n / 10, need);
+            if (n - valCount >= need)
+            {
+                valTokens = trainTokens[(n - valCount)..];
+                trainTokens = trainTokens[..(n - valCount)];
+            }
+            else valNote = "corpus too small to hold out a validation split: validation is off";
+        }
+        DataLoader train;
+        try
+        {
+            train = new DataLoader(trainTokens, o.BatchSize, o.SeqLen, o.Model.VocabSize, "training corpus");
+        }
+        catch (ArgumentException e) { throw new TrainingSetupException(e.Message, e); }
+        DataLoader? valLoader = null;
+        if (valTokens.Length > 0 || s.ValTokens is not null)
+        {
+            try { valLoader = new DataLoader(valTokens, o.BatchSize, o.SeqLen, o.Model.VocabSize, "validation data"); }
+            catch (ArgumentException e) { throw new TrainingSetupException(e.Message, e); }
+        }
+
+        GptParameters? weights = null;
+        TrainingState? state = null;
+        try
+        {
+            if (s.ResumeFrom is not null)
+            {
+                string modelPath = ResolveResume(s.ResumeFrom);
+                try { weights = GptCheckpoint.Read(modelPath); }
+                catch (InvalidDataException e) { throw new TrainingSetupException(e.Message, e); }
+                if (weights.Config != o.Model)
+                    throw new TrainingSetupException($"--resume: checkpoint shape {weights.Config.Describe()} does not match the requested model {o.Model.Describe()}");
+                if (!TryStepOf(modelPath, out long step)) throw new TrainingSetupException($"--resume: cannot tell the step from the name {Path.GetFileName(modelPath)} (expected model_NNNNNNNN.bin)");
+                string statePath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, StateFileName(step));
+                if (!File.Exists(statePath)) throw new TrainingSetupException($"--resume: training-state file {statePath} is missing");
+                try { state = TrainingState.Read(statePath, weights.Count, o.SphereCount); }
+                catch (InvalidDataException e) { throw new TrainingSetupException(e.Message, e); }
+                if (state.Step != step) throw new TrainingSetupException($"--resume: {statePath} holds step {state.Step}, the file name says {step}");
+                if (state.OptionsHash != o.Hash())
+                    throw new TrainingSetupException("--resume: the options that fix the arithmetic (model, batch size, sequence length, hierarchy depth, learning-rate schedule, steps, weight decay, clip, Λ correction) differ from the checkpoint's run; resume with the same options");
+                if (state.Step >= o.TotalSteps) throw new TrainingSetupException($"--resume: the checkpoint is at step {state.Step}, the run has {o.TotalSteps} steps: nothing to do");
+                if (state.DataPosition > train.TokenCount) throw new TrainingSetupException($"--resume: data position {state.DataPosition} is beyond the training corpus ({train.TokenCount} tokens): different data?");
+            }
+            else if (Directory.Exists(s.CheckpointDir) && Directory.EnumerateFiles(s.CheckpointDir, "model_*.bin").Any())
+            {
+                throw new TrainingSetupException($"checkpoint directory {s.CheckpointDir} already holds checkpoints; pass --resume {s.CheckpointDir} to continue, or choose another --checkpoint-dir");
+            }
+            if (executor.SphereCount != o.SphereCount)
+                throw new TrainingSetupException($"executor runs {executor.SphereCount} spheres, depth {o.HierarchyDepth} needs {o.SphereCount}");
+            var trainer = new Trainer(o, executor, weights);
+            if (state is not null)
+            {
+                trainer.LoadState(state);
+                train.Position = state.DataPosition;
+            }
+            var run = new TrainingRun(s, trainer, train, valLoader, state?.Step ?? 0) { Note = valNote };
+            if (state is not null) run._metrics.LoadPrefix(Path.Combine(s.CheckpointDir, "metrics.csv"), state.Step);
+            return run;
+        }
+        finally
+        {
+            weights?.Dispose();
+            state?.Dispose();
+        }
+    }
+
+    /// <summary>Mean loss over up to <see cref="TrainingRunSettings.ValBatches"/> validation batches, always from the start of the validation data (so it does not depend on history).</summary>
+    public double Validate(int[] inputs, int[] targets)
+    {
+        if (_val is null) return double.NaN;
+        _val.Position = 0;
+        long batches = Math.Min(_s.ValBatches, _val.BatchesPerEpoch);
+        double sum = 0;
+        for (long b = 0; b < batches; b++)
+        {
+            _val.Next(inputs, targets);
+            sum += _trainer.Evaluate(inputs, targets);
+        }
+        return sum / batches;
+    }
+
+    /// <summary>Writes model_NNNNNNNN.bin and state_NNNNNNNN.bin (state first, each atomic) and the metrics CSV.</summary>
+    public string SaveCheckpoint()
+    {
+        Directory.CreateDirectory(_s.CheckpointDir);
+        long step = _trainer.State.Step;
+        _trainer.State.DataPosition = _train.Position;
+        _trainer.State.Write(Path.Combine(_s.CheckpointDir, StateFileName(step)));
+        string model = Path.Combine(_s.CheckpointDir, ModelFileName(step));
+        GptCheckpoint.Write(model, _trainer.Parameters);
+        _metrics.WriteCsv(Path.Combine(_s.CheckpointDir, "metrics.csv"));
+        return model;
+    }
+
+    /// <summary>Trains from the current step to <see cref="TrainerOptions.TotalSteps"/>, printing progress to <paramref name="log"/>.</summary>
+    public void Run(TextWriter log)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        var o = _trainer.Options;
+        int n = o.BatchSize * o.SeqLen;
+        var inputs = new int[n]; var targets = new int[n];
+        long total = o.TotalSteps;
+        long every = _s.ProgressEvery > 0 ? _s.ProgressEvery : Math.Max(1, (total - _startStep) / 40);
+        long intervalStart = Stopwatch.GetTimestamp(); long intervalSteps = 0;
+        double lastVal = double.NaN;
+        long epoch = _startStep / Math.Max(1, _train.BatchesPerEpoch);
+        long epochStart = Stopwatch.GetTimestamp();
+        _trainer.ResetStatistics();
+        for (long step = _startStep; step < total; step++)
+        {
+            bool wrapped = _train.Next(inputs, targets);
+            if (wrapped)
+            {
+                _epochWallMs += Elapsed(epochStart);
+                WriteHierarchyStats(log, $"epoch {epoch} done");
+                epoch++;
+                epochStart = Stopwatch.GetTimestamp();
+            }
+            long t0 = Stopwatch.GetTimestamp();
+            StepResult r = _trainer.Step(inputs, targets);
+            double ms = Elapsed(t0);
+            _computeMs += r.ComputeMs; _reduceMs += r.ReduceMs; _optimizerMs += r.OptimizerMs;
+            _trainer.State.DataPosition = _train.Position;
+            intervalSteps++;
+            double val = double.NaN;
+            if (r.BoundaryCrossings > 0)
+            {
+                val = lastVal = Validate(inputs, targets);
+                log.WriteLine(FormattableString.Invariant(
+                    $"  ◆ 144000-token boundary crossed at step {r.Step} ({_trainer.State.TokensProcessed:N0} tokens, {_trainer.State.TokensProcessed / LatticeConstants.VectorCulmination} crossings): validation loss {val:F4}"));
+            }
+            _metrics.Add(new MetricsRow(r.Step, r.Loss, val, r.LearningRate, r.GradNorm, ms, n / (ms / 1000.0), _trainer.State.TokensProcessed / LatticeConstants.VectorCulmination));
+            if (r.Step % every == 0 || r.Step == total)
+            {
+                double avgMs = Elapsed(intervalStart) / intervalSteps;
+                log.WriteLine(ProgressLine(r, total, avgMs, n));
+                intervalStart = Stopwatch.GetTimestamp(); intervalSteps = 0;
+            }
+            if (!double.IsFinite(r.Loss)) throw new InvalidOperationException($"loss became {r.Loss} at step {r.Step}; lower --lr");
+            if (_s.CheckpointEvery > 0 && r.Step % _s.CheckpointEvery == 0 && r.Step != total)
+                log.WriteLine($"  checkpoint {SaveCheckpoint()}");
+        }
+        _epochWallMs += Elapsed(epochStart);
+        double finalVal = Validate(inputs, targets);
+        _metrics.SetLastValLoss(finalVal);
+        WriteHierarchyStats(log, $"end of run (epoch {epoch})");
+        if (!double.IsNaN(finalVal)) log.WriteLine(FormattableString.Invariant($"validation loss {finalVal:F4} (last at a boundary crossing: {lastVal:F4})"));
+        log.WriteLine($"checkpoint {SaveCheckpoint()}");
+        string png = Path.Combine(_s.CheckpointDir, "loss.png");
+        _metrics.WritePng(png, _s.Title, _s.ReferenceLoss, _s.ReferenceLabel);
+        log.WriteLine($"metrics {Path.Combine(_s.CheckpointDir, "metrics.csv")}, loss curve {png}");
+    }
+
+    private static double Elapsed(long t0) => (Stopwatch.GetTimestamp() - t0) * 1000.0 / Stopwatch.Frequency;
+
+    private static string ProgressLine(StepResult r, long total, double msPerStep, int tokensPerStep)
+    {
+        const int width = 24;
+        int filled = (int)(width * r.Step / total);
+        string bar = new string('#', filled) + new string('.', width - filled);
+        return FormattableString.Invariant(
+            $"step {r.Step,7}/{total} [{bar}] loss {r.Loss:F4} | {tokensPerStep / (msPerStep / 1000.0),9:N0} tok/s | {msPerStep,8:F1} ms/step | lr {r.LearningRate:0.00e+00} | norm {r.GradNorm:F3}");
+    }
+
+    /// <summary>Work per sphere and worker, share of time in compute, sync, reduction and optimizer, and boundary crossings per sphere.</summary>
+    public void WriteHierarchyStats(TextWriter log, string title)
+    {
+        var sb = new StringBuilder();
+        double tick = 1000.0 / Stopwatch.Frequency;
+        double busy = 0;
+        foreach (int s in _trainer.ActiveSpheres) busy += _trainer.SphereBusyTicks[s] * tick;
+        int workers = _trainer.Executor.WorkerCount;
+        double phases = _computeMs + _reduceMs + _optimizerMs;
+        // Sync: worker time inside the sphere epochs not spent running a sphere (waiting at the epoch's end, stealing, dispatch).
+        double sync = Math.Max(0, _computeMs * workers - busy) / workers;
+        sb.AppendLine(FormattableString.Invariant($"hierarchy statistics, {title}: {_trainer.ActiveSpheres.Count} of {_trainer.Options.SphereCount} spheres hold rows, {workers} worker(s)"));
+        if (phases > 0)
+            sb.AppendLine(FormattableString.Invariant(
+                $"  time: spheres (forward+backward) {100 * (_computeMs - sync) / phases:F1}% | sync {100 * sync / phases:F1}% | reduction {100 * _reduceMs / phases:F1}% | optimizer {100 * _optimizerMs / phases:F1}%"));
+        var stats = (_trainer.Executor as ControlProcess)?.Statistics;
+        sb.Append("  sphere  rows  work-ms    tokens  crossings").Append(stats is null ? "\n" : "  runs(total)  stolen(total)\n");
+        foreach (int s in _trainer.ActiveSpheres)
+        {
+            long tok = _trainer.State.SphereTokens[s];
+            sb.Append(FormattableString.Invariant(
+                $"  {s,6} {_trainer.Sphere(s)!.RowCount,5} {_trainer.SphereBusyTicks[s] * tick,8:F0} {tok,9} {tok / LatticeConstants.VectorCulmination,10}"));
+            if (stats is not null)
+            {
+                var c = stats.Sphere(s);
+                sb.Append(CultureInfo.InvariantCulture, $" {c.WorkItems,12} {c.StealsGiven,14}");
+            }
+            sb.AppendLine();
+        }
+        var runs = _trainer.WorkerSphereRuns;
+        sb.Append("  spheres run per worker:");
+        for (int w = 0; w < runs.Length; w++) sb.Append(CultureInfo.InvariantCulture, $" w{w}={runs[w]}");
+        sb.AppendLine();
+        sb.Append(CultureInfo.InvariantCulture, $"  144000-token boundary crossings: {_trainer.State.TokensProcessed / LatticeConstants.VectorCulmination} ({_trainer.State.TokensProcessed:N0} tokens)");
+        log.WriteLine(sb.ToString());
+        _trainer.ResetStatistics();
+        _computeMs = _reduceMs = _optimizerMs = 0;
+    }
+
+    public void Dispose() => _trainer.Dispose();
+}

@@ -1,0 +1,214 @@
+using System.Buffers.Binary;
+using Crystalline.Hpc.Model;
+using Crystalline.Hpc.Training;
+using Xunit;
+
+namespace Crystalline.Hpc.Tests.Training;
+
+public sealed class CheckpointAndCliTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "crystalline-train-tests-" + Guid.NewGuid().ToString("N"));
+
+    public CheckpointAndCliTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    private string P(string name) => Path.Combine(_dir, name);
+
+    private static readonly string[] s_small =
+        ["--layers", "1", "--heads", "2", "--channels", "16", "--context", "16", "--batch-size", "4", "--seq-len", "16",
+         "--num-threads", "2", "--progress-every", "1000", "--val-batches", "1"];
+
+    private static int Cli(params string[] args) => CliWithOutput(args).Code;
+
+    private static (int Code, string Output) CliWithOutput(string[] args)
+    {
+        var writer = new StringWriter();
+        var oldOut = Console.Out; var oldErr = Console.Error;
+        Console.SetOut(writer); Console.SetError(writer);
+        try { return (Crystalline.Cli.Program.Main(args), writer.ToString()); }
+        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
+    }
+
+    private string Corpus(int bytes = 20_000)
+    {
+        string path = P("corpus.txt");
+        if (!File.Exists(path)) File.WriteAllText(path, DefaultCorpus.Generate(bytes, 3));
+        return path;
+    }
+
+    private sealed class FailingStream(Stream inner, long failAfter) : Stream
+    {
+        private long _written;
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => inner.Length;
+        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (_written + buffer.Length > failAfter)
+            {
+                inner.Write(buffer[..(int)(failAfter - _written)]);
+                throw new IOException("simulated crash in the middle of a checkpoint write");
+            }
+            inner.Write(buffer);
+            _written += buffer.Length;
+        }
+    }
+
+    [Fact]
+    public void Checkpoint_round_trips_in_llm_c_format()
+    {
+        var cfg = new GptConfig(16, 37, 64, 2, 2, 16);
+        using var p = new GptParameters(cfg);
+        p.Initialize(3);
+        GptCheckpoint.Write(P("m.bin"), p);
+        byte[] b = File.ReadAllBytes(P("m.bin"));
+        Assert.Equal(1024 + 4L * p.Count, b.Length);
+        int[] expectHeader = [20240326, 3, 16, 37, 2, 2, 16, 64];
+        for (int i = 0; i < expectHeader.Length; i++) Assert.Equal(expectHeader[i], BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(4 * i)));
+        using var q = GptCheckpoint.Read(P("m.bin"));
+        Assert.Equal(cfg, q.Config);
+        Assert.True(p.All.SequenceEqual(q.All));
+    }
+
+    [Fact]
+    public void An_interrupted_checkpoint_write_leaves_the_previous_one_intact()
+    {
+        var cfg = new GptConfig(16, 37, 64, 2, 2, 16);
+        using var p = new GptParameters(cfg);
+        p.Initialize(3);
+        GptCheckpoint.Write(P("model.bin"), p);
+        byte[] before = File.ReadAllBytes(P("model.bin"));
+        using var st = new TrainingState(p.Count, 12) { Step = 7 };
+        st.Write(P("state.bin"));
+        byte[] stateBefore = File.ReadAllBytes(P("state.bin"));
+        p.Initialize(4);
+        st.Step = 8;
+        AtomicFile.WrapStreamForTest = s => new FailingStream(s, 5000);
+        try
+        {
+            Assert.Throws<IOException>(() => GptCheckpoint.Write(P("model.bin"), p));
+            Assert.Throws<IOException>(() => st.Write(P("state.bin")));
+        }
+        finally { AtomicFile.WrapStreamForTest = null; }
+        Assert.Equal(before, File.ReadAllBytes(P("model.bin")));
+        Assert.Equal(stateBefore, File.ReadAllBytes(P("state.bin")));
+        Assert.Equal(2, Directory.GetFiles(_dir).Length); // the temporary files were removed
+        using var back = TrainingState.Read(P("state.bin"), p.Count, 12);
+        Assert.Equal(7, back.Step);
+    }
+
+    [Fact]
+    public void Token_shards_round_trip_and_bpe_tokenizer_loads()
+    {
+        int[] tokens = [0, 1, 65535, 50256, 42];
+        TokenShard.Write(P("s.bin"), tokens);
+        Assert.Equal(1024 + 10, new FileInfo(P("s.bin")).Length);
+        Assert.Equal(tokens, TokenShard.Read(P("s.bin")));
+        Assert.Throws<ArgumentException>(() => TokenShard.Write(P("t.bin"), [70000]));
+        var bpe = new Gpt2BpeTokenizer();
+        int[] ids = bpe.Encode("Hello world");
+        Assert.Equal(new[] { 15496, 995 }, ids); // GPT-2's ids for "Hello", " world"
+        Assert.Equal("Hello world", bpe.Decode(ids));
+        Assert.Equal("héllo", new ByteTokenizer().Decode(new ByteTokenizer().Encode("héllo")));
+    }
+
+    [Fact]
+    public void Resume_continues_bitwise_identically_to_an_uninterrupted_run()
+    {
+        string corpus = Corpus();
+        string a = P("a"), b = P("b");
+        Assert.Equal(0, Cli(["train", "--data", corpus, .. s_small, "--steps", "8", "--checkpoint-every", "4", "--checkpoint-dir", a]));
+        Assert.True(File.Exists(Path.Combine(a, "model_00000004.bin")));
+        Assert.True(File.Exists(Path.Combine(a, "model_00000008.bin")));
+        Assert.True(File.Exists(Path.Combine(a, "loss.png")));
+        Directory.CreateDirectory(b);
+        foreach (string f in new[] { "model_00000004.bin", "state_00000004.bin" }) File.Copy(Path.Combine(a, f), Path.Combine(b, f));
+        Assert.Equal(0, Cli(["train", "--data", corpus, .. s_small, "--steps", "8", "--checkpoint-every", "4", "--resume", Path.Combine(b, "model_00000004.bin"), "--checkpoint-dir", b]));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(a, "model_00000008.bin")), File.ReadAllBytes(Path.Combine(b, "model_00000008.bin")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(a, "state_00000008.bin")), File.ReadAllBytes(Path.Combine(b, "state_00000008.bin")));
+        // A different step count changes the schedule: refused, nothing written.
+        Assert.Equal(2, Cli(["train", "--data", corpus, .. s_small, "--steps", "9", "--resume", b]));
+    }
+
+    private Dictionary<string, byte[]> Snapshot(string dir) =>
+        Directory.GetFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+
+    [Fact]
+    public void Bad_options_and_files_exit_2_and_overwrite_nothing()
+    {
+        string corpus = Corpus();
+        string run = P("run");
+        Assert.Equal(0, Cli(["train", "--data", corpus, .. s_small, "--steps", "2", "--checkpoint-dir", run]));
+        string model = Path.Combine(run, "model_00000002.bin"), state = Path.Combine(run, "state_00000002.bin");
+        byte[] m = File.ReadAllBytes(model), s = File.ReadAllBytes(state);
+
+        void Write(string name, byte[] bytes) => File.WriteAllBytes(P(name), bytes);
+        byte[] Patch(byte[] src, int offset, int value) { var c = (byte[])src.Clone(); BinaryPrimitives.WriteInt32LittleEndian(c.AsSpan(offset), value); return c; }
+        Write("truncated_model_00000002.bin", m[..(m.Length / 2)]);
+        Directory.CreateDirectory(P("trunc")); File.WriteAllBytes(Path.Combine(P("trunc"), "model_00000002.bin"), m[..(m.Length - 4)]); File.WriteAllBytes(Path.Combine(P("trunc"), "state_00000002.bin"), s);
+        Directory.CreateDirectory(P("magic")); File.WriteAllBytes(Path.Combine(P("magic"), "model_00000002.bin"), Patch(m, 0, 1234)); File.WriteAllBytes(Path.Combine(P("magic"), "state_00000002.bin"), s);
+        Directory.CreateDirectory(P("version")); File.WriteAllBytes(Path.Combine(P("version"), "model_00000002.bin"), Patch(m, 4, 1)); File.WriteAllBytes(Path.Combine(P("version"), "state_00000002.bin"), s);
+        Directory.CreateDirectory(P("tstate")); File.WriteAllBytes(Path.Combine(P("tstate"), "model_00000002.bin"), m); File.WriteAllBytes(Path.Combine(P("tstate"), "state_00000002.bin"), s[..(s.Length - 8)]);
+        Directory.CreateDirectory(P("vstate")); File.WriteAllBytes(Path.Combine(P("vstate"), "model_00000002.bin"), m); File.WriteAllBytes(Path.Combine(P("vstate"), "state_00000002.bin"), Patch(s, 4, 99));
+        File.WriteAllText(P("empty.txt"), "");
+        File.WriteAllText(P("short.txt"), "only a few bytes");
+        TokenShard.Write(P("good.bin"), Enumerable.Range(0, 5000).Select(i => i % 200).ToArray());
+        byte[] shard = File.ReadAllBytes(P("good.bin"));
+        Write("shard_trunc.bin", shard[..(shard.Length - 10)]);
+        Write("shard_magic.bin", Patch(shard, 0, 7));
+        Write("shard_version.bin", Patch(shard, 4, 2));
+        TokenShard.Write(P("shard_vocab.bin"), Enumerable.Range(0, 5000).Select(i => i % 300).ToArray()); // tokens ≥ 256
+
+        var before = Snapshot(_dir);
+        (string Expect, string[] Args)[] bad =
+        [
+            ("unknown option", ["train", "--no-such-option"]),
+            ("--steps must be in", ["train", "--steps", "0"]),
+            ("not both", ["train", "--steps", "3", "--epochs", "1"]),
+            ("exceeds the model's context", ["train", "--context", "16", "--seq-len", "32"]),
+            ("not divisible", ["train", "--heads", "3", "--channels", "16"]),
+            ("--init must be", ["train", "--init", "random"]),
+            ("only 'round-robin'", ["train", "--thread-allocation-strategy", "compact"]),
+            ("missing.txt", ["train", "--data", P("missing.txt"), .. s_small]),
+            ("corpus is empty", ["train", "--data", P("empty.txt"), .. s_small]),
+            ("shorter than one batch", ["train", "--data", P("short.txt"), .. s_small]),
+            ("truncated", ["train", "--data", P("shard_trunc.bin"), .. s_small]),
+            ("not an llm.c token shard", ["train", "--data", P("shard_magic.bin"), .. s_small]),
+            ("version 2 is not supported", ["train", "--data", P("shard_version.bin"), .. s_small]),
+            ("vocabulary mismatch", ["train", "--data", P("shard_vocab.bin"), .. s_small]),
+            ("truncated", ["train", "--data", corpus, "--val-data", P("shard_trunc.bin"), .. s_small]),
+            ("truncated", ["train", "--data", corpus, .. s_small, "--steps", "4", "--resume", P("truncated_model_00000002.bin")]),
+            ("truncated", ["train", "--data", corpus, .. s_small, "--steps", "4", "--resume", P("trunc")]),
+            ("not an llm.c GPT-2 checkpoint", ["train", "--data", corpus, .. s_small, "--steps", "4", "--resume", P("magic")]),
+            ("version 1 is not supported", ["train", "--data", corpus, .. s_small, "--steps", "4", "--resume", P("version")]),
+            ("truncated", ["train", "--data", corpus, .. s_small, "--steps", "4", "--resume", P("tstate")]),
+            ("training-state version 99", ["train", "--data", corpus, .. s_small, "--steps", "4", "--resume", P("vstate")]),
+            ("shape mismatch", ["train", "--data", corpus, .. s_small[2..], "--layers", "2", "--steps", "4", "--resume", run]),
+            ("shape mismatch", ["train", "--data", corpus, .. s_small, "--model", "gpt2-124M", "--steps", "4", "--resume", run]),
+            ("already holds checkpoints", ["train", "--data", corpus, .. s_small, "--steps", "4", "--checkpoint-dir", run]),
+            ("does not exist", ["train", "--data", corpus, .. s_small, "--steps", "4", "--resume", P("nowhere")]),
+            ("is empty", ["tokenize", "--input", P("empty.txt"), "--output-dir", _dir]),
+            ("--input FILE is required", ["tokenize"]),
+        ];
+        foreach (var (expect, args) in bad)
+        {
+            var (code, output) = CliWithOutput(args);
+            Assert.True(code == 2, $"expected exit code 2 for: {string.Join(' ', args)}; got {code}: {output}");
+            Assert.True(output.Contains(expect, StringComparison.Ordinal), $"for {string.Join(' ', args)} expected a message with '{expect}', got: {output}");
+        }
+        var after = Snapshot(_dir);
+        Assert.Equal(before.Keys.Order(), after.Keys.Order());
+        foreach (var kv in before) Assert.True(kv.Value.AsSpan().SequenceEqual(after[kv.Key]), $"{kv.Key} changed");
+    }
+}

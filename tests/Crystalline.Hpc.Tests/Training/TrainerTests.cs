@@ -1,0 +1,219 @@
+using Crystalline.Hpc.Model;
+using Crystalline.Hpc.Scheduling;
+using Crystalline.Hpc.Tests.Model;
+using Crystalline.Hpc.Training;
+using Xunit;
+using static Crystalline.Hpc.Tests.Training.TrainingTestUtil;
+
+namespace Crystalline.Hpc.Tests.Training;
+
+public class TrainerTests
+{
+    [Theory]
+    [InlineData(5, 6, 1)]
+    [InlineData(13, 4, 1)] // 13 rows: sphere 0 gets two
+    [InlineData(14, 3, 2)] // depth 2: 144 leaves, two levels of the tree
+    [InlineData(3, 8, 0)]  // depth 0: one sphere holds everything
+    public void Parallel_step_equals_the_reference_on_loss_and_every_gradient_tensor(int B, int T, int depth)
+    {
+        var cfg = Tiny;
+        double[] pd = ReferenceGptTests.RandomParameters(cfg, 21);
+        using var weights = FloatParameters(cfg, pd);
+        for (int i = 0; i < pd.Length; i++) pd[i] = weights.All[i]; // the reference starts from the same float weights
+        int[] inp = Tokens(B * T, cfg.VocabSize, 1), tgt = Tokens(B * T, cfg.VocabSize, 2);
+        var gref = new double[pd.Length];
+        double lref = ReferenceGpt<double>.Run(cfg, pd, inp, tgt, B, T, gref);
+
+        using var trainer = new Trainer(Options(B, T, depth), new PoolExecutor(depth, 2), weights);
+        double loss = trainer.ComputeGradients(inp, tgt);
+        Assert.True(Math.Abs(loss - lref) / lref < 1e-5, $"loss {loss} vs reference {lref}");
+        var lay = trainer.Parameters.Layout;
+        foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
+        {
+            double rel = RelativeError(trainer.Gradient.Slice(lay.Offset(t), lay.Size(t)), gref.AsSpan(lay.Offset(t), lay.Size(t)));
+            Assert.True(rel < 1e-5, $"{ParameterLayout.Name(t)}: relative error {rel:E2}");
+        }
+    }
+
+    [Fact]
+    public void Rows_are_dealt_round_robin_recursively()
+    {
+        Assert.Equal(0, Trainer.LeafOfRow(0, 1));
+        Assert.Equal(5, Trainer.LeafOfRow(5, 1));
+        Assert.Equal(1, Trainer.LeafOfRow(13, 1));
+        // depth 2: top group r mod 12, then (r / 12) mod 12 below it.
+        Assert.Equal(5 * 12 + 0, Trainer.LeafOfRow(5, 2));
+        Assert.Equal(1 * 12 + 1, Trainer.LeafOfRow(13, 2));
+        Assert.Equal(0, Trainer.LeafOfRow(144, 2));
+        using var trainer = new Trainer(Options(14, 2, 1), new SequentialExecutor(1));
+        Assert.Equal(12, trainer.ActiveSpheres.Count);
+        Assert.Equal(new[] { 0, 12 }, trainer.Sphere(0)!.Rows);
+        using var small = new Trainer(Options(3, 2, 1), new SequentialExecutor(1));
+        Assert.Equal(new[] { 0, 1, 2 }, small.ActiveSpheres);
+        Assert.Null(small.Sphere(3)); // no rows → no arena, no gradient buffer
+    }
+
+    private static byte[] TrainWeights(ISphereExecutor exec, int B, int T, int depth, int steps)
+    {
+        using var trainer = new Trainer(Options(B, T, depth) with { TotalSteps = steps }, exec);
+        for (int s = 0; s < steps; s++)
+        {
+            int[] inp = Tokens(B * T, Tiny.VocabSize, (ulong)(100 + s)), tgt = Tokens(B * T, Tiny.VocabSize, (ulong)(200 + s));
+            trainer.Step(inp, tgt);
+        }
+        return System.Runtime.InteropServices.MemoryMarshal.AsBytes(trainer.Parameters.All).ToArray();
+    }
+
+    [Fact]
+    public void Weights_after_20_steps_are_bitwise_identical_for_1_2_3_4_and_12_threads()
+    {
+        const int B = 13, T = 6, depth = 1;
+        byte[] reference = TrainWeights(new SequentialExecutor(depth), B, T, depth, 20);
+        foreach (int threads in new[] { 1, 2, 3, 4, 12 })
+        {
+            using (var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = threads, HierarchyDepth = depth, SpinRounds = 50 }))
+                Assert.Equal(reference, TrainWeights(cp, B, T, depth, 20));
+            Assert.Equal(reference, TrainWeights(new PoolExecutor(depth, threads), B, T, depth, 20));
+        }
+    }
+
+    [Fact]
+    public void Training_reduces_the_loss_on_a_learnable_sequence()
+    {
+        const int B = 4, T = 8;
+        using var trainer = new Trainer(Options(B, T) with { TotalSteps = 60 }, new SequentialExecutor(1));
+        var inp = new int[B * T]; var tgt = new int[B * T];
+        for (int i = 0; i < B * T; i++) { inp[i] = i % Tiny.VocabSize; tgt[i] = (i + 1) % Tiny.VocabSize; }
+        double first = trainer.Step(inp, tgt).Loss, last = 0;
+        for (int s = 1; s < 60; s++) last = trainer.Step(inp, tgt).Loss;
+        Assert.True(last < first * 0.3, $"loss went {first} → {last}");
+    }
+
+    [Fact]
+    public void Lambda_correction_scales_the_gradient_once_and_off_gives_plain_AdamW()
+    {
+        const int B = 3, T = 5;
+        var cfg = Tiny;
+        using var weights = FloatParameters(cfg, ReferenceGptTests.RandomParameters(cfg, 4));
+        int[] inp = Tokens(B * T, cfg.VocabSize, 8), tgt = Tokens(B * T, cfg.VocabSize, 9);
+        foreach (bool lambda in new[] { false, true })
+        {
+            var opt = Options(B, T) with { LambdaCorrection = lambda, GradClip = 0, WarmupSteps = 0, LearningRate = 1e-3f };
+            using var tr = new Trainer(opt, new SequentialExecutor(1), weights);
+            tr.ComputeGradients(inp, tgt);
+            float[] g = tr.Gradient.ToArray();
+            var r = tr.Step(inp, tgt);
+            double factor = lambda ? 1.0 - 3.0 / 144000.0 : 1.0;
+            Assert.Equal((float)factor, r.GradientScale);
+            var lay = tr.Parameters.Layout;
+            foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
+            {
+                float wd = ParameterLayout.IsDecayed(t) ? opt.WeightDecay : 0f;
+                for (int i = lay.Offset(t); i < lay.Offset(t) + lay.Size(t); i++)
+                {
+                    // First AdamW step: m̂ = g', v̂ = g'², so the step is lr·(g'/(|g'| + ε) + wd·θ).
+                    double gs = g[i] * factor;
+                    double expected = weights.All[i] - r.LearningRate * (gs / (Math.Abs(gs) + opt.Epsilon) + wd * weights.All[i]);
+                    Assert.True(Math.Abs(tr.Parameters.All[i] - expected) < 1e-6, $"{ParameterLayout.Name(t)}[{i}]: {tr.Parameters.All[i]} vs {expected}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Clipping_bounds_the_scaled_global_norm()
+    {
+        const int B = 2, T = 4;
+        using var tr = new Trainer(Options(B, T) with { GradClip = 1e-3f }, new SequentialExecutor(1));
+        var r = tr.Step(Tokens(B * T, 11, 1), Tokens(B * T, 11, 2));
+        Assert.True(r.GradNorm > 1e-3);
+        Assert.Equal(1e-3, r.GradNorm * r.GradientScale, 6);
+    }
+
+    [Fact]
+    public void Steady_state_step_allocates_nothing()
+    {
+        const int B = 5, T = 6;
+        using var tr = new Trainer(Options(B, T), new SequentialExecutor(1));
+        int[] inp = Tokens(B * T, 11, 1), tgt = Tokens(B * T, 11, 2);
+        tr.Step(inp, tgt); tr.Step(inp, tgt);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) tr.Step(inp, tgt);
+        tr.Evaluate(inp, tgt);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    /// <summary>Measures, on whichever thread runs it, the managed bytes each work item allocates.</summary>
+    private sealed class AllocationProbe(ISphereExecutor inner) : ISphereExecutor, ISphereWork, IParallelWork
+    {
+        private ISphereWork? _sphere;
+        private IParallelWork? _items;
+        public long Allocated;
+        public int WorkerCount => inner.WorkerCount;
+        public int SphereCount => inner.SphereCount;
+        public void RunEpoch(ISphereWork work) { _sphere = work; inner.RunEpoch(this); }
+        public void RunParallel(IParallelWork work, int itemCount) { _items = work; inner.RunParallel(this, itemCount); }
+        public void ExecuteSphere(int sphereIndex, int workerIndex)
+        {
+            long a = GC.GetAllocatedBytesForCurrentThread();
+            _sphere!.ExecuteSphere(sphereIndex, workerIndex);
+            Interlocked.Add(ref Allocated, GC.GetAllocatedBytesForCurrentThread() - a);
+        }
+        public void ExecuteItem(int itemIndex, int workerIndex)
+        {
+            long a = GC.GetAllocatedBytesForCurrentThread();
+            _items!.ExecuteItem(itemIndex, workerIndex);
+            Interlocked.Add(ref Allocated, GC.GetAllocatedBytesForCurrentThread() - a);
+        }
+    }
+
+    [Fact]
+    public void Steady_state_step_on_the_control_process_allocates_nothing_on_any_thread()
+    {
+        const int B = 7, T = 6;
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 50 });
+        var probe = new AllocationProbe(cp);
+        using var tr = new Trainer(Options(B, T), probe);
+        int[] inp = Tokens(B * T, 11, 1), tgt = Tokens(B * T, 11, 2);
+        tr.Step(inp, tgt); tr.Step(inp, tgt);
+        Interlocked.Exchange(ref probe.Allocated, 0);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) tr.Step(inp, tgt);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, Interlocked.Read(ref probe.Allocated));
+    }
+
+    [Fact]
+    public void Sphere_memory_is_the_documented_arena_and_gradient_buffer_plus_a_small_overhead()
+    {
+        var cfg = new GptConfig(32, 50, 64, 3, 4, 32);
+        const int B = 14, T = 32; // sphere 0 and 1 get two rows, the others one
+        long managedBefore = GC.GetAllocatedBytesForCurrentThread();
+        using var tr = new Trainer(Options(B, T, 1, cfg), new SequentialExecutor(1));
+        long managed = GC.GetAllocatedBytesForCurrentThread() - managedBefore;
+        Assert.True(managed / 12 < 10 << 20, $"managed bytes per sphere: {managed / 12}");
+        long C = cfg.Channels, L = cfg.NumLayers, NH = cfg.NumHeads, Vp = cfg.PaddedVocabSize;
+        foreach (int s in tr.ActiveSpheres)
+        {
+            var ws = tr.Sphere(s)!;
+            long b = ws.RowCount, R = b * T, att = b * NH * T * T;
+            // docs/training.md, "What each sphere holds"
+            long floats = L * (18 * R * C + 4 * R + 2 * att) + 2 * R * C + 3 * R + 2 * R * Vp + (3 * R * C + 3 * R * C + 2 * att + 8 * R * C);
+            long bytes = 4 * floats + 8 * R;
+            Assert.InRange(ws.ArenaBytes, bytes, bytes + 64 * 64); // 64-byte alignment padding per slice
+            Assert.Equal(4L * tr.Parameters.Count, ws.GradientBytes);
+        }
+    }
+
+    [Fact]
+    public void Boundary_crossings_are_counted_globally_and_per_sphere()
+    {
+        var cfg = new GptConfig(64, 11, 16, 1, 1, 4);
+        using var tr = new Trainer(Options(24, 64, 1, cfg), new SequentialExecutor(1)); // 1536 tokens a step
+        int[] inp = Tokens(24 * 64, 11, 1);
+        long crossings = 0; int steps = 0;
+        while (crossings == 0) { crossings += tr.Step(inp, inp).BoundaryCrossings; steps++; }
+        Assert.Equal(94, steps); // ⌈144000 / 1536⌉
+        Assert.Equal(94L * 128, tr.State.SphereTokens[0]); // 2 rows × 64 tokens per step
+    }
+}
