@@ -23,7 +23,7 @@ internal static class BenchCommand
         "usage: crystalline bench gemm [--size N] [--rows R] [--threads T] [--reps R]\n" +
         "       crystalline bench scheduler [--threads T] [--iterations I] [--reps R]\n" +
         "       crystalline bench primes [--limit 1e9] [--threads T] [--reps R]\n" +
-        "       crystalline bench train [--model tiny|small] [--steps S] [--batch-size B] [--seq-len T] [--threads T] [--reps R]\n" +
+        "       crystalline bench train [--model tiny|small] [--steps S (10 tiny, 2 small)] [--batch-size B] [--seq-len T] [--threads T] [--reps R]\n" +
         "       crystalline bench all [--threads T] [--reps R] [--quick]";
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
@@ -223,7 +223,7 @@ internal static class BenchCommand
         var a = Parse(args, [], ["--model", "--steps", "--batch-size", "--seq-len", "--threads", "--reps"]);
         string model = a.GetString("--model", "tiny");
         if (model is not ("tiny" or "small")) throw new CliUsageException($"--model must be tiny or small, got '{model}'");
-        int steps = a.GetInt("--steps", 10, 1, 100_000);
+        int steps = a.GetInt("--steps", model == "tiny" ? 10 : 2, 1, 100_000); // small takes seconds a step on a few cores: keep its default run short
         int batch = a.GetInt("--batch-size", 12, 1, 4096);
         int seqLen = a.GetInt("--seq-len", 64, 1, 1 << 20);
         int threads = Threads(a);
