@@ -63,7 +63,8 @@ internal static unsafe class GemmHarness
         Console.WriteLine(haveBlas ? $"OpenBLAS core: {OpenBlas.CoreName}; config: {OpenBlas.Config}" : $"OpenBLAS not loaded: {blasError}");
         Console.WriteLine($"OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"} OPENBLAS_L2_SIZE={Environment.GetEnvironmentVariable("OPENBLAS_L2_SIZE") ?? "(unset)"}");
         foreach (int t in threadCounts.Distinct()) Console.WriteLine($"FMA peak, {t} thread(s), wall: {FmaPeak.Measure(t):F1} GFLOP/s");
-        if (ThreadClock.Available) Console.WriteLine($"FMA peak, 1 thread, thread CPU time: {FmaPeak.MeasureCpu():F1} GFLOP/s");
+        if (ThreadClock.Available)
+            Console.WriteLine($"FMA peak, 1 thread, thread CPU time: {FmaPeak.MeasureCpu():F1} GFLOP/s with Vector512, {FmaPeak.MeasureCpu256():F1} GFLOP/s with Vector256");
         Console.WriteLine();
 
         // --pin: the caller (worker 0, and the 1-thread runs of both libraries) on CPU 0, worker w on CPU w.
