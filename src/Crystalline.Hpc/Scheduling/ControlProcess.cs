@@ -659,7 +659,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             w.Signal.Dispose();
         }
         _controlSignal.Dispose();
-        _statistics.Dispose();
+        _statistics.Release();
     }
 
     private sealed class Worker
