@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Crystalline.Hpc.Primes;
+using Crystalline.Hpc.Scheduling;
 
 namespace Crystalline.Hpc.Benchmarks.Primes;
 
@@ -10,18 +12,20 @@ namespace Crystalline.Hpc.Benchmarks.Primes;
 /// 1 and 2 threads, repetitions interleaved so both see the same machine load), reports min/median and
 /// the ratio of the minima, and checks π(1e10), the twins below 1e9 and the 10^8-th prime.
 /// </summary>
-internal static class PrimesVsPrimesieve
+internal static unsafe partial class PrimesVsPrimesieve
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     public static int Run(string[] args)
     {
         int reps = 5;
+        bool high = true;
         long max = 10_000_000_000L;
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--reps" && i + 1 < args.Length) reps = int.Parse(args[++i], Inv);
             else if (args[i] == "--max" && i + 1 < args.Length) max = (long)double.Parse(args[++i], Inv);
+            else if (args[i] == "--no-high") high = false;
             else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
         }
         string? primesieve = FindPrimesieve();
@@ -33,7 +37,9 @@ internal static class PrimesVsPrimesieve
         int[] threadCounts = [1, 2];
         var ours = new Dictionary<(long, int), List<double>>();
         var theirs = new Dictionary<(long, int), List<double>>();
-        var executors = threadCounts.ToDictionary(t => t, t => new TemporaryThreadExecutor(t));
+        var oursCpu = new Dictionary<(long, int), List<double>>();
+        var theirsCpu = new Dictionary<(long, int), List<double>>();
+        var executors = threadCounts.ToDictionary(t => t, t => new ControlProcess(t));
         var abaci = threadCounts.ToDictionary(t => t, t => new HierarchicalAbacus(executors[t]));
         bool ok = true;
         try
@@ -47,26 +53,33 @@ internal static class PrimesVsPrimesieve
                     {
                         // Alternate who goes first so drifting load does not favour either side.
                         bool oursFirst = (rep & 1) == 0;
-                        if (oursFirst) ok &= TimeOurs(abaci[t], n, t, ours);
-                        if (primesieve is not null) ok &= TimeTheirs(primesieve, n, t, theirs);
-                        if (!oursFirst) ok &= TimeOurs(abaci[t], n, t, ours);
+                        if (oursFirst) ok &= TimeOurs(abaci[t], n, t, ours, oursCpu);
+                        if (primesieve is not null) ok &= TimeTheirs(primesieve, n, t, theirs, theirsCpu);
+                        if (!oursFirst) ok &= TimeOurs(abaci[t], n, t, ours, oursCpu);
                     }
                 }
             }
 
-            Console.WriteLine("| n | threads | abacus min (s) | abacus median (s) | primesieve min (s) | primesieve median (s) | ratio of minima (abacus / primesieve) |");
-            Console.WriteLine("|---|---|---|---|---|---|---|");
+            Console.WriteLine("Wall time (primesieve: its own --time figure) and CPU time (user+system of all threads; robust when the machine is shared).");
+            Console.WriteLine();
+            Console.WriteLine("| n | threads | abacus wall min (s) | primesieve wall min (s) | wall ratio | abacus CPU min (s) | primesieve CPU min (s) | CPU ratio | abacus wall median (s) | primesieve wall median (s) |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
             foreach (long n in sizes)
             {
                 foreach (int t in threadCounts)
                 {
                     var o = ours[(n, t)];
-                    string row = string.Create(Inv, $"| {n:0.#e0} | {t} | {o.Min():F3} | {Median(o):F3} | ");
+                    var oc = oursCpu[(n, t)];
                     if (theirs.TryGetValue((n, t), out var p))
-                        row += string.Create(Inv, $"{p.Min():F3} | {Median(p):F3} | {o.Min() / p.Min():F2} |");
+                    {
+                        var pc = theirsCpu[(n, t)];
+                        Console.WriteLine(string.Create(Inv,
+                            $"| {n:0.#e0} | {t} | {o.Min():F3} | {p.Min():F3} | {o.Min() / p.Min():F2} | {oc.Min():F3} | {pc.Min():F3} | {oc.Min() / pc.Min():F2} | {Median(o):F3} | {Median(p):F3} |"));
+                    }
                     else
-                        row += "n/a | n/a | n/a |";
-                    Console.WriteLine(row);
+                    {
+                        Console.WriteLine(string.Create(Inv, $"| {n:0.#e0} | {t} | {o.Min():F3} | n/a | n/a | {oc.Min():F3} | n/a | n/a | {Median(o):F3} | n/a |"));
+                    }
                 }
             }
             Console.WriteLine();
@@ -92,6 +105,7 @@ internal static class PrimesVsPrimesieve
                 var (s, c) = RunPrimesieve(primesieve, $"1e8 -n -t{threadCounts[^1]} -q --time");
                 Console.WriteLine(string.Create(Inv, $"  10^8-th prime: abacus {tNth:F3} s, primesieve -n {s:F3} s ({c}), ratio {tNth / s:F2}"));
             }
+            if (high && primesieve is not null) ok &= HighWindows(abaci[1], primesieve, reps);
         }
         finally
         {
@@ -102,20 +116,57 @@ internal static class PrimesVsPrimesieve
         return ok ? 0 : 1;
     }
 
-    private static bool TimeOurs(HierarchicalAbacus abacus, long n, int threads, Dictionary<(long, int), List<double>> times)
+    private static bool TimeOurs(HierarchicalAbacus abacus, long n, int threads, Dictionary<(long, int), List<double>> times,
+        Dictionary<(long, int), List<double>> cpu)
     {
+        var self = Process.GetCurrentProcess();
+        var cpu0 = self.TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         long c = abacus.PrimePi(n);
         double s = sw.Elapsed.TotalSeconds;
+        self.Refresh();
         Add(times, (n, threads), s);
+        Add(cpu, (n, threads), (self.TotalProcessorTime - cpu0).TotalSeconds);
         return c == Expected(n);
     }
 
-    private static bool TimeTheirs(string exe, long n, int threads, Dictionary<(long, int), List<double>> times)
+    private static bool TimeTheirs(string exe, long n, int threads, Dictionary<(long, int), List<double>> times,
+        Dictionary<(long, int), List<double>> cpu)
     {
-        var (s, c) = RunPrimesieve(exe, string.Create(Inv, $"{n} -t{threads} -q --time"));
+        var (s, c, cpuSeconds) = RunPrimesieveWithCpu(exe, string.Create(Inv, $"{n} -t{threads} -q --time"));
         Add(times, (n, threads), s);
+        Add(cpu, (n, threads), cpuSeconds);
         return c == Expected(n);
+    }
+
+    /// <summary>Single-thread CPU time on 10^9-wide windows high up, where the bucket sieve carries the large primes.</summary>
+    private static bool HighWindows(HierarchicalAbacus one, string exe, int reps)
+    {
+        Console.WriteLine();
+        Console.WriteLine("| window | count | abacus CPU min (s) | primesieve CPU min (s) | CPU ratio |");
+        Console.WriteLine("|---|---|---|---|---|");
+        bool ok = true;
+        foreach (long start in new[] { 1_000_000_000_000L, 100_000_000_000_000L, 10_000_000_000_000_000L })
+        {
+            double oursMin = double.MaxValue, theirsMin = double.MaxValue;
+            long ours = -1, theirs = -1;
+            for (int r = 0; r < Math.Max(1, reps / 2); r++)
+            {
+                var self = Process.GetCurrentProcess();
+                var cpu0 = self.TotalProcessorTime;
+                ours = one.Count(start, start + 1_000_000_000L);
+                self.Refresh();
+                oursMin = Math.Min(oursMin, (self.TotalProcessorTime - cpu0).TotalSeconds);
+                var (_, c, cpu) = RunPrimesieveWithCpu(exe, string.Create(Inv, $"{start} -d1e9 -t1 -q --time"));
+                theirs = c;
+                theirsMin = Math.Min(theirsMin, cpu);
+            }
+            // primesieve's interval is [start, start + 1e9] inclusive; start + 1e9 is even here.
+            ok &= ours == theirs;
+            Console.WriteLine(string.Create(Inv,
+                $"| [{start:0e0}, +1e9) | {ours}{(ours == theirs ? "" : $" (primesieve {theirs})")} | {oursMin:F3} | {theirsMin:F3} | {oursMin / theirsMin:F2} |"));
+        }
+        return ok;
     }
 
     private static long Expected(long n) => n switch
@@ -145,13 +196,22 @@ internal static class PrimesVsPrimesieve
         return good;
     }
 
-    /// <summary>Runs primesieve with -q --time; returns its own reported seconds (no process start-up) and the count it printed.</summary>
     private static (double Seconds, long Count) RunPrimesieve(string exe, string arguments)
     {
+        var (s, c, _) = RunPrimesieveWithCpu(exe, arguments);
+        return (s, c);
+    }
+
+    /// <summary>Runs primesieve with -q --time; returns its own reported seconds (no process start-up), the count it printed, and its CPU time.</summary>
+    private static (double Seconds, long Count, double CpuSeconds) RunPrimesieveWithCpu(string exe, string arguments)
+    {
         var psi = new ProcessStartInfo(exe, arguments) { RedirectStandardOutput = true, UseShellExecute = false };
+        double children0 = ChildrenCpuSeconds();
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
+        // An exited process's times are gone on Linux; the reaped children's total (getrusage) has them.
+        double cpuSeconds = ChildrenCpuSeconds() - children0;
         double seconds = double.NaN;
         long count = -1;
         foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -159,7 +219,18 @@ internal static class PrimesVsPrimesieve
             if (line.StartsWith("Seconds:", StringComparison.Ordinal)) seconds = double.Parse(line["Seconds:".Length..], Inv);
             else if (long.TryParse(line, NumberStyles.Integer, Inv, out long v)) count = v;
         }
-        return (seconds, count);
+        return (seconds, count, cpuSeconds);
+    }
+
+    [LibraryImport("libc", EntryPoint = "getrusage")]
+    private static partial int GetRUsage(int who, long* usage);
+
+    private static double ChildrenCpuSeconds()
+    {
+        if (!OperatingSystem.IsLinux()) return double.NaN;
+        long* u = stackalloc long[32]; // struct rusage: utime {sec, usec}, stime {sec, usec}, 14 longs
+        if (GetRUsage(-1 /* RUSAGE_CHILDREN */, u) != 0) return double.NaN;
+        return u[0] + u[1] * 1e-6 + u[2] + u[3] * 1e-6;
     }
 
     private static string? FindPrimesieve()

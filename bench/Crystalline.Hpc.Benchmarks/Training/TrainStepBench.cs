@@ -28,7 +28,7 @@ internal static class TrainStepBench
         double peakPerCore = double.Parse(Arg("--peak-gflops-per-core", "210"), CultureInfo.InvariantCulture);
         long n = ParameterLayout.CountParameters(cfg);
         Console.WriteLine($"train-step: {cfg.Describe()}, {n:N0} parameters, {steps} timed steps after {warm} warm-up, peak {peakPerCore} GFLOP/s per core");
-        Console.WriteLine("  B    T  thr   ms/step     tok/s  spheres%  sync%  reduce%  optim%   GFLOP/s  %peak");
+        Console.WriteLine("  B    T  thr   ms/step     tok/s  spheres%  sync%  reduce%  optim%   GFLOP/s  %peak  cpu-ms/step  GFLOP/cpu-s");
         foreach (var (B, T) in shapes)
         {
             double baseMs = double.NaN;
@@ -43,6 +43,8 @@ internal static class TrainStepBench
                 for (int i = 0; i < warm; i++) tr.Step(inp, tgt);
                 cp.Statistics.Reset();
                 double compute = 0, reduce = 0, optim = 0;
+                var proc = Process.GetCurrentProcess();
+                TimeSpan cpu0 = proc.TotalProcessorTime;
                 long t0 = Stopwatch.GetTimestamp();
                 for (int i = 0; i < steps; i++)
                 {
@@ -50,6 +52,9 @@ internal static class TrainStepBench
                     compute += r.ComputeMs; reduce += r.ReduceMs; optim += r.OptimizerMs;
                 }
                 double ms = (Stopwatch.GetTimestamp() - t0) * 1000.0 / Stopwatch.Frequency / steps;
+                proc.Refresh();
+                // CPU time actually received: on a shared, overloaded machine wall time mostly measures the other processes.
+                double cpuMs = (proc.TotalProcessorTime - cpu0).TotalMilliseconds / steps;
                 var totals = cp.Statistics.WorkerTotals();
                 double syncMs = totals.Sync.TotalMilliseconds / thr / steps; // per step, averaged over workers (epochs and parallel loops)
                 double phases = (compute + reduce + optim) / steps;
@@ -57,7 +62,7 @@ internal static class TrainStepBench
                 double gflops = flops / (ms / 1000.0) / 1e9;
                 if (thr == threads[0]) baseMs = ms;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{B,3} {T,4} {thr,4} {ms,9:F1} {B * T / (ms / 1000.0),9:F0} {100 * (compute / steps - syncMs) / phases,9:F1} {100 * syncMs / phases,6:F1} {100 * reduce / steps / phases,8:F1} {100 * optim / steps / phases,7:F1} {gflops,9:F1} {100 * gflops / (peakPerCore * thr),6:F1}{(thr != threads[0] ? $"   speed-up vs {threads[0]} thread(s): {baseMs / ms:F2}x" : "")}"));
+                    $"{B,3} {T,4} {thr,4} {ms,9:F1} {B * T / (ms / 1000.0),9:F0} {100 * (compute / steps - syncMs) / phases,9:F1} {100 * syncMs / phases,6:F1} {100 * reduce / steps / phases,8:F1} {100 * optim / steps / phases,7:F1} {gflops,9:F1} {100 * gflops / (peakPerCore * thr),6:F1} {cpuMs,12:F0} {flops / (cpuMs / 1000.0) / 1e9,12:F1}{(thr != threads[0] ? $"   speed-up vs {threads[0]} thread(s): {baseMs / ms:F2}x" : "")}"));
             }
         }
         return 0;

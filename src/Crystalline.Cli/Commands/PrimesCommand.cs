@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Crystalline.Hpc.Primes;
+using Crystalline.Hpc.Scheduling;
 
 namespace Crystalline.Cli.Commands;
 
@@ -26,7 +27,7 @@ internal static class PrimesCommand
         else if (a.Positional.Count > 2) throw new CliUsageException($"unexpected argument '{a.Positional[2]}'\n{Usage}");
         if (hi >= 0 && hi < n) throw new CliUsageException($"hi ({hi}) must not be below lo ({n})");
 
-        using var executor = new TemporaryThreadExecutor(threads);
+        using var executor = new ControlProcess(threads);
         using var abacus = new HierarchicalAbacus(executor, blockKib * 1024);
         var inv = CultureInfo.InvariantCulture;
         var sw = Stopwatch.StartNew();

@@ -161,7 +161,13 @@ internal static class TrainCommand
             log.WriteLine(FormattableString.Invariant($"memory: activation arenas {arena / 1048576.0:F1} MiB, gradient buffers {grads / 1048576.0:F1} MiB over {run.Trainer.ActiveSpheres.Count} spheres"));
             if (run.StartStep > 0) log.WriteLine($"resuming from {resumeModel} at step {run.StartStep}");
             log.WriteLine($"checkpoints, metrics.csv and loss.png in {Path.GetFullPath(ckptDir)}");
-            run.Run(log);
+            try { run.Run(log); }
+            catch (InvalidOperationException e) when (e.Message.StartsWith("loss became", StringComparison.Ordinal))
+            {
+                // Divergence is not a usage error: report it plainly (exit code 1); checkpoints written so far stay.
+                Console.Error.WriteLine($"crystalline train: {e.Message}");
+                return 1;
+            }
             log.WriteLine("scheduler statistics:");
             log.Write(executor.Statistics.ToTable(maxSphereRows: 24));
         }

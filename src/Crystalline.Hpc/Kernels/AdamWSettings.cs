@@ -12,9 +12,18 @@ internal readonly struct AdamWSettings
         WeightDecay = weightDecay;
     }
 
+    /// <summary>lr: the step size (finite, ≥ 0).</summary>
     public float LearningRate { get; init; }
+
+    /// <summary>β1: decay of the first moment m, in [0, 1).</summary>
     public float Beta1 { get; init; }
+
+    /// <summary>β2: decay of the second moment v, in [0, 1).</summary>
     public float Beta2 { get; init; }
+
+    /// <summary>ε: added to √v̂ in the denominator (finite, ≥ 0).</summary>
     public float Epsilon { get; init; }
+
+    /// <summary>λ: decoupled weight decay, applied as θ −= lr·λ·θ (finite, ≥ 0; 0 for biases and layernorm parameters in GPT-2).</summary>
     public float WeightDecay { get; init; }
 }

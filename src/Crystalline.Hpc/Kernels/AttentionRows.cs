@@ -87,6 +87,7 @@ internal static class AttentionRows
         }
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void DotRows<TS, TVec>(ref float d, ref float x, nuint hs, ref float rows, nuint stride, nuint count, float scale, bool accumulate)
         where TS : ISimdOps<TVec> where TVec : struct
     {
@@ -133,6 +134,7 @@ internal static class AttentionRows
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put(ref float target, float value, bool accumulate) => target = accumulate ? target + value : value;
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void WeightedRowSum<TS, TVec>(ref float acc, nuint hs, ref float coef, float scale, ref float rows, nuint stride, nuint count)
         where TS : ISimdOps<TVec> where TVec : struct
     {
@@ -169,6 +171,7 @@ internal static class AttentionRows
         }
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void RowUpdate<TS, TVec>(ref float rows, nuint stride, nuint count, ref float coef, float scale, ref float x, nuint hs)
         where TS : ISimdOps<TVec> where TVec : struct
     {
@@ -268,6 +271,7 @@ internal static class AttentionRows
         }
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void WeightedRowSum4<TS, TVec>(Quad acc, Quad coef, float scale, ref float rows, nuint stride, nuint count, nuint hs)
         where TS : ISimdOps<TVec> where TVec : struct
     {
@@ -315,6 +319,7 @@ internal static class AttentionRows
         }
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void RowUpdate4<TS, TVec>(ref float rows, nuint stride, nuint count, Quad coef, float scale, Quad x, nuint hs)
         where TS : ISimdOps<TVec> where TVec : struct
     {

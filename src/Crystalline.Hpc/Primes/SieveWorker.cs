@@ -107,12 +107,14 @@ internal sealed unsafe class SieveWorker : IDisposable
         for (int i = 0; i < large; i++)
         {
             ulong p = _primes[i];
-            ulong q = Wheel30.CeilDiv(startValue, p);
+            ulong q = (startValue + p - 1) / p; // one division; startValue + p < 2^64
             if (q < p) q = p;
-            q += nextDelta[q % 30];
+            ulong qm = q % 30;
+            q += nextDelta[qm];
+            qm += nextDelta[qm];
             ulong byteIndex = p * q / 30;
             _next[i] = (long)(byteIndex - (ulong)segStart);
-            _wheel[i] = resIdx[q % 30];
+            _wheel[i] = resIdx[qm];
         }
         _segStart = segStart;
         _position = segStart;
@@ -124,7 +126,8 @@ internal sealed unsafe class SieveWorker : IDisposable
         _segBlocks = (segEnd - segStart + BlockBytes - 1) >> _blockShift;
         // One step of the largest prime jumps at most 6·k + 6 bytes: the ring needs that many blocks + 1.
         long maxStep = 6L * (sievingPrimes[to - 1] / 30) + 6;
-        int ring = (int)Math.Min((maxStep >> _blockShift) + 2, _segBlocks + 1);
+        // A power of two, so the hot path maps a block to its slot with a mask instead of a division.
+        int ring = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Min((maxStep >> _blockShift) + 2, _segBlocks + 1));
         if (_bucket.Length < ring)
         {
             Array.Resize(ref _bucket, ring);
@@ -141,13 +144,15 @@ internal sealed unsafe class SieveWorker : IDisposable
         for (int i = from; i < to; i++)
         {
             ulong p = sievingPrimes[i];
-            ulong q = Wheel30.CeilDiv(startValue, p);
+            ulong q = (startValue + p - 1) / p; // one division; startValue + p < 2^64
             if (q < p) q = p;
-            q += nextDelta[q % 30];
+            ulong qm = q % 30;
+            q += nextDelta[qm];
+            qm += nextDelta[qm];
             ulong rel = p * q / 30 - (ulong)segStart;
             ulong block = rel >> _blockShift;
             if (block >= (ulong)_segBlocks) continue; // no multiple in this segment
-            uint rw = (uint)(resIdx[p % 30] << 3 | resIdx[q % 30]);
+            uint rw = (uint)(resIdx[p % 30] << 3 | resIdx[qm]);
             ulong entry = (uint)(p / 30) | (ulong)((uint)(rel & (ulong)(BlockBytes - 1)) << 6 | rw) << 32;
             if (block < (ulong)ring)
             {
@@ -212,6 +217,9 @@ internal sealed unsafe class SieveWorker : IDisposable
         long segBlocks = _segBlocks;
         int shift = _blockShift;
         long blockMask = BlockBytes - 1;
+        long ringMask = ring - 1;
+        int[] counts = _bucketCount;
+        ulong[][] buckets = _bucket;
         for (int e = 0; e < n; e++)
         {
             ulong entry = entries[e];
@@ -229,7 +237,19 @@ internal sealed unsafe class SieveWorker : IDisposable
             long target = blockIndex + (b >> shift);
             // Past the segment (or past a short last block): this segment is done with the prime.
             if (target >= segBlocks || target == blockIndex) continue;
-            Push((int)(target % ring), (ulong)k | (ulong)((uint)(b & blockMask) << 6 | (uint)rw) << 32);
+            int t = (int)(target & ringMask);
+            ulong refiled = (ulong)k | (ulong)((uint)(b & blockMask) << 6 | (uint)rw) << 32;
+            int c = counts[t];
+            ulong[] bucket = buckets[t];
+            if ((uint)c < (uint)bucket.Length)
+            {
+                bucket[c] = refiled;
+                counts[t] = c + 1;
+            }
+            else
+            {
+                Push(t, refiled);
+            }
         }
     }
 

@@ -26,6 +26,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
 {
     private const int ModeEpoch = 0;
     private const int ModeParallel = 1;
+    private const int IdleRoundsBeforeLeaving = 64;
 
     private readonly ControlProcessOptions _options;
     private readonly Worker[] _workers;
@@ -96,11 +97,13 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         int[] cpus = platform.GetCurrentAffinity();
         if (cpus.Length == 0) cpus = [0];
         _workers = new Worker[n];
+        // Every deque holds the largest share: a thief pushes a share it claims into its own deque,
+        // which is empty at that moment, so pushes overflow only if this sizing is wrong.
+        int maxShare = Math.Max(_stealing ? _options.ParallelChunksPerWorker : 1, leavesOf.Max(l => l.Count));
         for (int w = 0; w < n; w++)
         {
             int cpu = cpus[w % cpus.Length];
-            int maxChunks = _stealing ? _options.ParallelChunksPerWorker : 1;
-            int capacity = Math.Max(leavesOf[w].Count, maxChunks);
+            int capacity = maxShare;
             _workers[w] = new Worker(w, cpu, platform.NumaNodeOfCpu(cpu), leavesOf[w].ToArray(), capacity);
         }
         for (int w = 0; w < n; w++) _workers[w].Victims = VictimOrder(w, _workers);
@@ -400,8 +403,11 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         if (!_stealing) return;
         long t1 = _timings ? Stopwatch.GetTimestamp() : 0;
         int failedRounds = 0;
-        // Thieves keep looking until every item has finished (not merely been claimed): one counter
-        // per item instead of two, and a thief has nothing better to do at the end of an epoch.
+        // Idle detection: work only appears at the start of an epoch (every share is pushed once), so
+        // when every deque looks empty and every share of the epoch has been claimed, what is left is
+        // running on other workers. After a few such rounds (covering a thief caught between claiming
+        // a share and pushing it) the worker leaves the epoch and waits for the next one, spinning and
+        // then blocking, instead of burning a core the busy workers may need.
         while (Volatile.Read(ref _shared.Pending) > 0)
         {
             bool got = TryClaimShare(worker, Volatile.Read(ref _shared.Epoch));
@@ -414,18 +420,31 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             }
             else
             {
-                Spin(failedRounds++);
+                if (++failedRounds >= IdleRoundsBeforeLeaving) break;
+                Spin(failedRounds);
             }
         }
         if (_timings) _statistics.WorkerBlock(worker.Index).SyncTicks += Stopwatch.GetTimestamp() - t1;
     }
 
+    // Finished items are counted off Pending once per drained run, not once per item: the counter's
+    // cache line then moves between cores once per share instead of once per sphere.
     private void DrainOwn(Worker worker)
     {
+        long done = 0;
         while (worker.Deque.TryPop(out long item))
         {
             Execute(worker, item, stolenFrom: -1);
+            done += (uint)item;
         }
+        if (done > 0) Complete(done);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Complete(long items)
+    {
+        // The control thread may return (and start the next epoch) as soon as this hits zero.
+        if (Interlocked.Add(ref _shared.Pending, -items) == 0) _controlSignal.Wake();
     }
 
     // A worker's share of an epoch is pushed once, by whoever claims it first: normally its owner,
@@ -449,6 +468,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             while ((r = victim.Deque.TrySteal(out item)) == StealResult.Abort) { }
             if (r != StealResult.Success) continue;
             Execute(thief, item, stolenFrom: victim.Index);
+            Complete((uint)item);
             return true;
         }
         // Nothing in any deque: take a share nobody has claimed (its owner is asleep or descheduled).
@@ -532,6 +552,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     private void RunOverflow(Worker worker, long item)
     {
         Execute(worker, item, stolenFrom: -1);
+        Complete((uint)item);
     }
 
     private void Execute(Worker worker, long item, int stolenFrom)
@@ -576,8 +597,6 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             ss.BusyTicks += dt;
             if (stolenFrom >= 0) ss.StealsGiven++;
         }
-        // Last: the control thread may return (and start the next epoch) as soon as this hits zero.
-        if (Interlocked.Add(ref _shared.Pending, -length) == 0) _controlSignal.Wake();
     }
 
     /// <summary>
@@ -640,7 +659,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             w.Signal.Dispose();
         }
         _controlSignal.Dispose();
-        _statistics.Dispose();
+        _statistics.Release();
     }
 
     private sealed class Worker

@@ -8,7 +8,9 @@ namespace Crystalline.Hpc.Scheduling;
 
 /// <summary>A snapshot of one sphere's or one worker's counters.</summary>
 /// <param name="WorkItems">Work items run (spheres: times this sphere ran; workers: items this worker ran).</param>
-/// <param name="StealsGiven">Spheres: times this sphere ran on a worker other than its home worker. Workers: items thieves took from this worker's deque.</param>
+/// <param name="StealsGiven">Transfers away from the home worker: for a sphere, each time its work item
+/// moved to another worker (a thief claiming its home worker's share, or stealing it from a deque; an
+/// item claimed and then stolen again counts twice); for a worker, items thieves took from it.</param>
 /// <param name="StealsTaken">Workers: items this worker stole. Spheres: 0.</param>
 /// <param name="MessagesSent">Messages this sphere sent (workers: 0).</param>
 /// <param name="MessagesReceived">Messages this sphere received (workers: 0).</param>
@@ -35,7 +37,7 @@ public readonly record struct SphereCounters(
 /// worker runs per epoch) with plain aligned 64-bit stores. Every read is of a whole value; reading
 /// while an epoch runs gives a consistent value per counter, not across counters.
 /// </summary>
-public sealed class SchedulerStatistics : IDisposable
+public sealed class SchedulerStatistics
 {
     [StructLayout(LayoutKind.Sequential, Size = 128)]
     internal struct Block
@@ -149,8 +151,9 @@ public sealed class SchedulerStatistics : IDisposable
         a.MessagesSent + b.MessagesSent, a.MessagesReceived + b.MessagesReceived, a.BoundaryCrossings + b.BoundaryCrossings,
         a.Busy + b.Busy, a.Idle + b.Idle, a.Sync + b.Sync);
 
-    /// <summary>Frees the counter memory.</summary>
-    public void Dispose()
+    // Owned by the control process, which frees it after joining its workers; not disposable by users,
+    // who could otherwise free memory that workers still write to.
+    internal void Release()
     {
         _spheres.Dispose();
         _workers.Dispose();

@@ -71,7 +71,7 @@ internal sealed class MetricsLog
         plt.Title(title);
         plt.XLabel("step");
         plt.YLabel("cross-entropy (nats/token)");
-        plt.ShowLegend();
+        plt.ShowLegend(ScottPlot.Alignment.UpperRight);
         string full = Path.GetFullPath(path);
         string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp.png");
         plt.SavePng(tmp, 900, 500);

@@ -198,6 +198,7 @@ internal sealed unsafe class Trainer : IDisposable
         _exec.RunEpoch(_sphereWork);
         long t1 = Stopwatch.GetTimestamp();
         _exec.RunParallel(_reduceWork, _itemStart.Length);
+        foreach (int s in _active) if (s != _root) _spheres[s]!.GradientsZeroed = true; // ReduceWork cleared every source slice
         LastComputeTicks = t1 - t0;
         LastReduceTicks = Stopwatch.GetTimestamp() - t1;
         _gradientsReady = true;
@@ -226,6 +227,8 @@ internal sealed unsafe class Trainer : IDisposable
         _adamWork.StepNumber = checked((int)(step + 1));
         _adamWork.GradientScale = gradScale;
         _exec.RunParallel(_adamWork, _itemStart.Length);
+        _spheres[_root]!.GradientsZeroed = true; // AdamWork cleared every slice of the reduced gradient after using it
+        _gradientsReady = false;
         Interlocked.Increment(ref _weightVersion);
         long t1 = Stopwatch.GetTimestamp();
 
@@ -303,8 +306,9 @@ internal sealed unsafe class Trainer : IDisposable
             for (int k = 0; k < t._planDst.Length; k++)
             {
                 var dst = new Span<float>(t._spheres[t._planDst[k]]!.GradientPointer + start, len);
-                var src = new ReadOnlySpan<float>(t._spheres[t._planSrc[k]]!.GradientPointer + start, len);
+                var src = new Span<float>(t._spheres[t._planSrc[k]]!.GradientPointer + start, len);
                 VectorMath.AddTo(dst, src);
+                src.Clear(); // still in cache: cheaper than a separate pass before the next backward
             }
             t._itemSquares[itemIndex] = VectorMath.SumOfSquares(new ReadOnlySpan<float>(t._spheres[t._root]!.GradientPointer + start, len));
         }
@@ -325,6 +329,7 @@ internal sealed unsafe class Trainer : IDisposable
             var v = new Span<float>(t.State.V.Pointer + start, len);
             if (t._itemDecay[itemIndex]) AdamW.Update(p, g, m, v, in Decayed, StepNumber, GradientScale);
             else AdamW.Update(p, g, m, v, in Plain, StepNumber, GradientScale);
+            new Span<float>(t._spheres[t._root]!.GradientPointer + start, len).Clear(); // ready for the next backward
         }
     }
 }

@@ -8,7 +8,7 @@ public sealed class RegionChecksumTests
     [Fact]
     public void Every_single_bit_flip_changes_the_checksum()
     {
-        var data = new byte[1003]; // 31 full 32-byte blocks and an 11-byte tail
+        var data = new byte[1003]; // 15 full 64-byte blocks and a 43-byte tail
         new Random(12).NextBytes(data);
         ulong reference = RegionChecksum.Compute(data);
         var seen = new HashSet<ulong> { reference };
@@ -31,7 +31,7 @@ public sealed class RegionChecksumTests
         var data = new byte[256];
         ulong reference = RegionChecksum.Compute(data);
         data[7] ^= 0x80;       // bit 63 of word 0 (lane 0)
-        data[32 + 7] ^= 0x80;  // bit 63 of word 4 (lane 0 again)
+        data[64 + 7] ^= 0x80;  // bit 63 of word 8 (lane 0 again)
         Assert.NotEqual(reference, RegionChecksum.Compute(data));
     }
 
@@ -49,5 +49,19 @@ public sealed class RegionChecksumTests
         Assert.Equal(RegionChecksum.Compute(a), RegionChecksum.Compute((byte[])a.Clone()));
         float[] f = [1f, 2f, 3f];
         Assert.Equal(RegionChecksum.Compute(System.Runtime.InteropServices.MemoryMarshal.AsBytes(f.AsSpan())), RegionChecksum.Compute<float>(f));
+    }
+
+    [Fact]
+    public void The_vector_path_equals_the_scalar_reference()
+    {
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated || !System.Runtime.Intrinsics.X86.Avx512DQ.IsSupported) return;
+        var rng = new Random(5);
+        var data = new byte[70_010];
+        rng.NextBytes(data);
+        foreach (int length in new[] { 0, 1, 7, 8, 63, 64, 65, 127, 128, 1000, 4096, 69_999 })
+        {
+            var span = data.AsSpan(rng.Next(0, 8), length); // unaligned starts too
+            Assert.Equal(RegionChecksum.ComputeScalar(span), RegionChecksum.ComputeVector512(span));
+        }
     }
 }

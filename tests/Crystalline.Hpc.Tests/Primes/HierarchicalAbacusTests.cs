@@ -49,7 +49,7 @@ public sealed class HierarchicalAbacusTests
     [InlineData(1_000_000_000L, 50_847_534L)]
     public void PrimePi_of_powers_of_ten(long n, long expected)
     {
-        using var exec = new TemporaryThreadExecutor(2);
+        using var exec = new ControlProcess(2);
         using var abacus = new HierarchicalAbacus(exec);
         Assert.Equal(expected, abacus.PrimePi(n));
     }
@@ -72,7 +72,7 @@ public sealed class HierarchicalAbacusTests
     public void Random_ranges_match_the_reference(int blockBytes)
     {
         var rng = new Random(12345 + blockBytes);
-        using var exec = new TemporaryThreadExecutor(2);
+        using var exec = new ControlProcess(2);
         using var abacus = new HierarchicalAbacus(exec, blockBytes);
         for (int t = 0; t < 60; t++)
         {
@@ -95,7 +95,7 @@ public sealed class HierarchicalAbacusTests
     [InlineData(98304)]     // not a power of two: no buckets
     public void Block_sizes_agree_with_known_counts(int blockBytes)
     {
-        using var exec = new TemporaryThreadExecutor(2);
+        using var exec = new ControlProcess(2);
         using var abacus = new HierarchicalAbacus(exec, blockBytes);
         Assert.Equal(50_847_534, abacus.PrimePi(1_000_000_000));
         // Reference figures from Debian's primesieve 11.0 (`primesieve 1e12 -d1e8`, `primesieve 1e15 -d1e7`).
@@ -173,7 +173,7 @@ public sealed class HierarchicalAbacusTests
     [Fact]
     public void Nth_prime()
     {
-        using var exec = new TemporaryThreadExecutor(2);
+        using var exec = new ControlProcess(2);
         using var abacus = new HierarchicalAbacus(exec);
         Assert.Equal(15_485_863, abacus.NthPrime(1_000_000));
         Assert.Equal(143_999, abacus.NthPrime(13_343)); // the lower boundary marker is the 13,343rd prime
@@ -192,7 +192,7 @@ public sealed class HierarchicalAbacusTests
     [Fact]
     public void Twins_match_the_reference()
     {
-        using var exec = new TemporaryThreadExecutor(2);
+        using var exec = new ControlProcess(2);
         using var small = new HierarchicalAbacus(exec, 4096); // many blocks and segments: pairs straddle both
         using var normal = new HierarchicalAbacus(exec);
         Assert.Equal(35, normal.CountTwins(0, 1001));        // pairs below 1000
@@ -214,7 +214,7 @@ public sealed class HierarchicalAbacusTests
     [Fact]
     public void Reports_the_boundary_markers_truthfully()
     {
-        using var exec = new TemporaryThreadExecutor(2);
+        using var exec = new ControlProcess(2);
         using var abacus = new HierarchicalAbacus(exec, 4096);
         var report = abacus.Analyze(0, 1_000_000);
         Assert.Equal(2, report.BoundaryMarkers.Count);
@@ -267,7 +267,7 @@ public sealed class HierarchicalAbacusTests
     public void Thread_count_does_not_change_the_result_and_every_sphere_works()
     {
         using var seq = new HierarchicalAbacus(new SequentialExecutor());
-        using var exec3 = new TemporaryThreadExecutor(3);
+        using var exec3 = new ControlProcess(3);
         using var par = new HierarchicalAbacus(exec3);
         foreach (var (lo, hi) in new[] { (0L, 50_000_000L), (123_456_789L, 223_456_789L), (0L, 1000L) })
         {
@@ -286,39 +286,6 @@ public sealed class HierarchicalAbacusTests
         for (int s = 0; s < 12; s++)
             Assert.Equal((big.SegmentCount - s + 11) / 12, big.Spheres[s].Segments); // round robin: s, s+12, …
         Assert.Equal(3, big.WorkerCount);
-    }
-
-    [Fact]
-    public void Executor_runs_every_item_once_and_rethrows()
-    {
-        using var exec = new TemporaryThreadExecutor(3);
-        var hits = new int[500];
-        exec.RunParallel(new CountingWork(hits), hits.Length);
-        Assert.All(hits, h => Assert.Equal(1, h));
-        var spheres = new int[12];
-        exec.RunEpoch(new SphereCounting(spheres));
-        Assert.All(spheres, h => Assert.Equal(1, h));
-        Assert.Throws<InvalidOperationException>(() => exec.RunParallel(new ThrowingWork(), 10));
-        exec.RunParallel(new CountingWork(hits), hits.Length); // still usable
-        Assert.All(hits, h => Assert.Equal(2, h));
-    }
-
-    private sealed class CountingWork(int[] hits) : IParallelWork
-    {
-        public void ExecuteItem(int itemIndex, int workerIndex) => Interlocked.Increment(ref hits[itemIndex]);
-    }
-
-    private sealed class SphereCounting(int[] hits) : ISphereWork
-    {
-        public void ExecuteSphere(int sphereIndex, int workerIndex) => Interlocked.Increment(ref hits[sphereIndex]);
-    }
-
-    private sealed class ThrowingWork : IParallelWork
-    {
-        public void ExecuteItem(int itemIndex, int workerIndex)
-        {
-            if (itemIndex == 3) throw new InvalidOperationException("item 3");
-        }
     }
 }
 

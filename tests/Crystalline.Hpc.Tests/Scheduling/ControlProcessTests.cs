@@ -233,6 +233,67 @@ public class ControlProcessTests
         SphereCounters t = cp.Statistics.WorkerTotals();
         Assert.Equal(t.StealsTaken, t.StealsGiven);
     }
+    /// <summary>
+    /// Sphere 1, when it runs on worker 1, waits until spheres 3, 5, 7, 9, 11 (the rest of worker 1's
+    /// deal) have finished elsewhere: only a thief can run them, so with stealing on the wait ends,
+    /// with stealing off it times out. Worker 0 is the caller and owns the even spheres.
+    /// </summary>
+    private sealed class HostageWork : ISphereWork
+    {
+        public readonly int[] RanOn = Enumerable.Repeat(-1, 12).ToArray();
+        public int Done;
+        public bool TimedOut;
+        public int Timeout = 10_000;
+
+        public void ExecuteSphere(int sphereIndex, int workerIndex)
+        {
+            if (sphereIndex == 1 && workerIndex == 1)
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                while (!(Volatile.Read(ref RanOn[3]) >= 0 && Volatile.Read(ref RanOn[5]) >= 0 && Volatile.Read(ref RanOn[7]) >= 0
+                         && Volatile.Read(ref RanOn[9]) >= 0 && Volatile.Read(ref RanOn[11]) >= 0))
+                {
+                    if (sw.ElapsedMilliseconds > Timeout) { TimedOut = true; break; }
+                    Thread.Sleep(1);
+                }
+            }
+            Volatile.Write(ref RanOn[sphereIndex], workerIndex);
+            Interlocked.Increment(ref Done);
+        }
+    }
+
+    [Fact]
+    public void A_blocked_workers_remaining_spheres_are_stolen()
+    {
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 100 });
+        var work = new HostageWork();
+        cp.RunEpoch(work);
+        Assert.False(work.TimedOut);
+        Assert.Equal(12, work.Done);
+        if (work.RanOn[1] == 1)
+        {
+            // Worker 1 was held on sphere 1 while the caller took the rest of its deal.
+            foreach (int s in new[] { 3, 5, 7, 9, 11 }) Assert.Equal(0, work.RanOn[s]);
+            Assert.True(cp.Statistics.Worker(0).StealsTaken >= 5);
+            Assert.True(cp.Statistics.Worker(1).StealsGiven >= 5);
+        }
+        else
+        {
+            // Worker 1 had not woken yet: the caller claimed its whole share.
+            Assert.True(cp.Statistics.Worker(0).StealsTaken >= 6);
+        }
+    }
+
+    [Fact]
+    public void Without_stealing_a_workers_deal_stays_with_it()
+    {
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 100, EnableWorkStealing = false });
+        var work = new HostageWork { Timeout = 200 };
+        cp.RunEpoch(work);
+        Assert.True(work.TimedOut); // nobody else may run spheres 3 … 11
+        for (int s = 0; s < 12; s++) Assert.Equal(s % 2, work.RanOn[s]);
+        Assert.Equal(0, cp.Statistics.WorkerTotals().StealsTaken);
+    }
 }
 
 [CollectionDefinition(nameof(AllocationSensitive), DisableParallelization = true)]

@@ -35,6 +35,32 @@ public class TrainerTests
         }
     }
 
+    [Theory]
+    [InlineData(13, 1)]
+    [InlineData(26, 2)]
+    public void Gradients_after_optimizer_steps_still_equal_the_reference(int B, int depth)
+    {
+        // The reduction and the optimizer clear the sphere buffers in place of a separate pass; a stale
+        // gradient left behind would show up here as a mismatch on the third batch.
+        const int T = 4;
+        var cfg = Tiny;
+        using var trainer = new Trainer(Options(B, T, depth), new PoolExecutor(depth, 3));
+        for (int s = 0; s < 2; s++) trainer.Step(Tokens(B * T, cfg.VocabSize, (ulong)(40 + s)), Tokens(B * T, cfg.VocabSize, (ulong)(50 + s)));
+        int[] inp = Tokens(B * T, cfg.VocabSize, 60), tgt = Tokens(B * T, cfg.VocabSize, 61);
+        double[] pd = new double[trainer.Parameters.Count];
+        for (int i = 0; i < pd.Length; i++) pd[i] = trainer.Parameters.All[i];
+        var gref = new double[pd.Length];
+        double lref = ReferenceGpt<double>.Run(cfg, pd, inp, tgt, B, T, gref);
+        double loss = trainer.ComputeGradients(inp, tgt);
+        Assert.True(Math.Abs(loss - lref) / lref < 1e-5, $"loss {loss} vs reference {lref}");
+        var lay = trainer.Parameters.Layout;
+        foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
+        {
+            double rel = RelativeError(trainer.Gradient.Slice(lay.Offset(t), lay.Size(t)), gref.AsSpan(lay.Offset(t), lay.Size(t)));
+            Assert.True(rel < 1e-5, $"{ParameterLayout.Name(t)}: relative error {rel:E2}");
+        }
+    }
+
     [Fact]
     public void Rows_are_dealt_round_robin_recursively()
     {
@@ -74,6 +100,18 @@ public class TrainerTests
             using (var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = threads, HierarchyDepth = depth, SpinRounds = 50 }))
                 Assert.Equal(reference, TrainWeights(cp, B, T, depth, 20));
             Assert.Equal(reference, TrainWeights(new PoolExecutor(depth, threads), B, T, depth, 20));
+        }
+    }
+
+    [Fact]
+    public void Depth_2_weights_are_bitwise_identical_across_worker_counts()
+    {
+        const int B = 26, T = 3, depth = 2; // rows 0…25: groups 0, 1 get three rows over two levels
+        byte[] reference = TrainWeights(new SequentialExecutor(depth), B, T, depth, 5);
+        foreach (int threads in new[] { 2, 5 })
+        {
+            using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = threads, HierarchyDepth = depth, SpinRounds = 50 });
+            Assert.Equal(reference, TrainWeights(cp, B, T, depth, 5));
         }
     }
 
