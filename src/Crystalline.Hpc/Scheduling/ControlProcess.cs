@@ -26,6 +26,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
 {
     private const int ModeEpoch = 0;
     private const int ModeParallel = 1;
+    private const int ModeEachWorker = 2;
     private const int IdleRoundsBeforeLeaving = 64;
 
     private readonly ControlProcessOptions _options;
@@ -276,6 +277,34 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <see cref="IParallelWork.ExecuteItem"/>(w, w) once on each worker w, on that worker's own
+    /// thread (never stolen); returns when all finished. Use it to touch per-thread state before the
+    /// steady state — thread-static scratch buffers, NUMA first touch — so that later epochs, whose
+    /// spheres may run on any worker when stealing is on, find it already allocated.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">work is null.</exception>
+    /// <exception cref="InvalidOperationException">called from a worker, or while another epoch runs.</exception>
+    public void RunOnEachWorker(IParallelWork work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        Enter();
+        try
+        {
+            _parallelWork = work;
+            _mode = ModeEachWorker;
+            Fork(_workers.Length);
+            Participate();
+            Join();
+            _parallelWork = null;
+            ThrowIfWorkFailed();
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
     private void Enter()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -473,6 +502,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         }
         // Nothing in any deque: take a share nobody has claimed (its owner is asleep or descheduled).
         long epoch = Volatile.Read(ref _shared.Epoch); // acquire: the epoch's work and mode are visible
+        if (_mode == ModeEachWorker) return false; // each share belongs to its own worker's thread
         for (int v = 0; v < victims.Length; v++)
         {
             Worker victim = _workers[victims[v]];
@@ -519,6 +549,15 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     {
         ChaseLevDeque<NoInterleaving> deque = into.Deque;
         bool foreign = !ReferenceEquals(into, shareOf);
+        if (_mode == ModeEachWorker)
+        {
+            // Never through a deque, so never stolen; thieves do not claim shares in this mode.
+            Debug.Assert(!foreign);
+            long own = ((long)shareOf.Index << 32) | 1;
+            Execute(into, own, stolenFrom: -1);
+            Complete(1);
+            return 0;
+        }
         if (_mode == ModeEpoch)
         {
             int[] leaves = shareOf.Leaves;

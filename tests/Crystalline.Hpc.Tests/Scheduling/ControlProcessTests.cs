@@ -353,3 +353,46 @@ public class ControlProcessAllocationTests
         Assert.True(total1 - total0 < 256_000, $"process-wide allocation during 4000 epochs: {total1 - total0} bytes");
     }
 }
+
+public class RunOnEachWorkerTests
+{
+    private sealed class ThreadRecorder(int workers) : IParallelWork
+    {
+        public readonly int[] ThreadOf = new int[workers];
+        public readonly int[] Runs = new int[workers];
+        public int Mismatch;
+
+        public void ExecuteItem(int itemIndex, int workerIndex)
+        {
+            if (itemIndex != workerIndex) Interlocked.Increment(ref Mismatch);
+            ThreadOf[itemIndex] = Environment.CurrentManagedThreadId;
+            Interlocked.Increment(ref Runs[itemIndex]);
+        }
+    }
+
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(2, true)]
+    [InlineData(5, false)]
+    [InlineData(24, true)]
+    public void Each_worker_runs_its_own_item_on_its_own_thread(int workers, bool caller)
+    {
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, UseCallingThread = caller, SpinRounds = 10 });
+        for (int round = 0; round < 20; round++)
+        {
+            var rec = new ThreadRecorder(workers);
+            cp.RunOnEachWorker(rec);
+            Assert.Equal(0, rec.Mismatch);
+            Assert.All(rec.Runs, r => Assert.Equal(1, r));
+            Assert.Equal(workers, rec.ThreadOf.Distinct().Count());
+            if (caller) Assert.Equal(Environment.CurrentManagedThreadId, rec.ThreadOf[0]);
+            else Assert.DoesNotContain(Environment.CurrentManagedThreadId, rec.ThreadOf);
+            cp.RunEpoch(new NoSphere()); // interleave with ordinary epochs (stragglers from one must not steal the other)
+        }
+    }
+
+    private sealed class NoSphere : ISphereWork
+    {
+        public void ExecuteSphere(int sphereIndex, int workerIndex) => Thread.SpinWait(50);
+    }
+}
