@@ -480,8 +480,12 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     // A worker's share of an epoch is pushed once, by whoever claims it first: normally its owner,
     // but a thief may claim the share of a worker that has not woken up yet (into the thief's own
     // deque, so every deque keeps a single owner).
-    private static bool TryClaimShare(Worker owner, long epoch)
+    private bool TryClaimShare(Worker owner, long epoch)
     {
+        // The shutdown bump of the epoch number carries no work: a worker still finishing its last
+        // steal loop must not claim a "share" of it (the caller read the epoch first, with acquire
+        // semantics, so it sees the flag that Dispose set before the bump).
+        if (_shutdown) return false;
         long ticket = Volatile.Read(ref owner.ShareTicket);
         return ticket < epoch && Interlocked.CompareExchange(ref owner.ShareTicket, epoch, ticket) == ticket;
     }
