@@ -78,7 +78,6 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         _timings = _options.CollectTimings;
         _spinRounds = _options.SpinRounds;
         _callerIsWorker0 = _options.UseCallingThread;
-        _oversubscribed = _options.WorkerCount + (_callerIsWorker0 ? 0 : 1) > Environment.ProcessorCount;
         int n = _options.WorkerCount;
         HierarchyDepth = _options.HierarchyDepth;
         SphereCount = Pow12(HierarchyDepth);
@@ -97,6 +96,8 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         IPlatform platform = PlatformServices.Current;
         int[] cpus = platform.GetCurrentAffinity();
         if (cpus.Length == 0) cpus = [0];
+        // Against the CPUs this process may use (its affinity mask), not the machine's count.
+        _oversubscribed = n + (_callerIsWorker0 ? 0 : 1) > cpus.Length;
         _workers = new Worker[n];
         // Every deque holds the largest share: a thief pushes a share it claims into its own deque,
         // which is empty at that moment, so pushes overflow only if this sizing is wrong.
@@ -479,8 +480,12 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     // A worker's share of an epoch is pushed once, by whoever claims it first: normally its owner,
     // but a thief may claim the share of a worker that has not woken up yet (into the thief's own
     // deque, so every deque keeps a single owner).
-    private static bool TryClaimShare(Worker owner, long epoch)
+    private bool TryClaimShare(Worker owner, long epoch)
     {
+        // The shutdown bump of the epoch number carries no work: a worker still finishing its last
+        // steal loop must not claim a "share" of it (the caller read the epoch first, with acquire
+        // semantics, so it sees the flag that Dispose set before the bump).
+        if (_shutdown) return false;
         long ticket = Volatile.Read(ref owner.ShareTicket);
         return ticket < epoch && Interlocked.CompareExchange(ref owner.ShareTicket, epoch, ticket) == ticket;
     }
