@@ -48,6 +48,10 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     private int _parallelItemCount;
     private volatile bool _shutdown;
     private int _running;
+    // Bumped (full fence) before the parameters of the next epoch (mode, work, item count) are written;
+    // equal to _shared.Epoch while an epoch runs. A share claimed for epoch e is filled only if this
+    // still reads e after the parameters were read (see Fill).
+    private long _setupSeq;
     private int _disposed;
 
     [ThreadStatic] private static ControlProcess? t_workerOf;
@@ -311,6 +315,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (t_workerOf == this) throw new InvalidOperationException("an epoch cannot be started from inside a work item of the same control process");
         if (Interlocked.Exchange(ref _running, 1) != 0) throw new InvalidOperationException("another epoch is already running on this control process");
+        Interlocked.Increment(ref _setupSeq);
     }
 
     private void Fork(long items)
@@ -428,7 +433,8 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     // re-reads the epoch and claims its own new share before stealing anyone else's.
     private void RunShare(Worker worker)
     {
-        if (TryClaimShare(worker, Volatile.Read(ref _shared.Epoch))) Fill(worker, worker);
+        long epoch = Volatile.Read(ref _shared.Epoch);
+        if (TryClaimShare(worker, epoch)) Fill(worker, worker, epoch);
         DrainOwn(worker);
         if (!_stealing) return;
         long t1 = _timings ? Stopwatch.GetTimestamp() : 0;
@@ -440,8 +446,9 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         // then blocking, instead of burning a core the busy workers may need.
         while (Volatile.Read(ref _shared.Pending) > 0)
         {
-            bool got = TryClaimShare(worker, Volatile.Read(ref _shared.Epoch));
-            if (got) Fill(worker, worker);
+            epoch = Volatile.Read(ref _shared.Epoch);
+            bool got = TryClaimShare(worker, epoch);
+            if (got) Fill(worker, worker, epoch);
             else got = StealOnce(worker);
             if (got)
             {
@@ -512,7 +519,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         {
             Worker victim = _workers[victims[v]];
             if (!TryClaimShare(victim, epoch)) continue;
-            int pushed = Fill(thief, victim);
+            int pushed = Fill(thief, victim, epoch);
             if (pushed > 0)
             {
                 _statistics.WorkerBlock(thief.Index).StealsTaken += pushed; // own counter: single writer
@@ -550,20 +557,31 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     // Pushes the share of <shareOf> into <into>'s deque (into is the calling thread's worker), in
     // reverse so pops run it in ascending order and thieves, stealing from the top, take the far end.
     // Returns the number of work items (deque entries) pushed or run.
-    private int Fill(Worker into, Worker shareOf)
+    //
+    // <claimedEpoch> is the epoch the share was claimed for. A share that is empty in its epoch (a
+    // worker with no leaves, or no items) does not hold that epoch open, so the claimer may get here
+    // after the epoch ended and while the next one is being set up. The parameters are therefore read
+    // first, then the claim is checked against _setupSeq; a stale claim fills nothing, and since the
+    // ticket holds the old epoch number, the share of the new epoch stays claimable by its owner.
+    private int Fill(Worker into, Worker shareOf, long claimedEpoch)
     {
         ChaseLevDeque<NoInterleaving> deque = into.Deque;
         bool foreign = !ReferenceEquals(into, shareOf);
-        if (_mode == ModeEachWorker)
+        int mode = _mode;
+        long count = _parallelItemCount;
+        Interlocked.MemoryBarrier(); // the reads above complete before the check below
+        if (Volatile.Read(ref _setupSeq) != claimedEpoch) return 0;
+        if (mode == ModeEachWorker)
         {
-            // Never through a deque, so never stolen; thieves do not claim shares in this mode.
-            Debug.Assert(!foreign);
+            // Never through a deque, so never stolen; thieves do not claim shares in this mode (a
+            // thief that read the previous mode was stopped by the check above).
+            if (foreign) return 0;
             long own = ((long)shareOf.Index << 32) | 1;
             Execute(into, own, stolenFrom: -1);
             Complete(1);
             return 0;
         }
-        if (_mode == ModeEpoch)
+        if (mode == ModeEpoch)
         {
             int[] leaves = shareOf.Leaves;
             for (int i = leaves.Length - 1; i >= 0; i--)
@@ -574,7 +592,6 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             }
             return leaves.Length;
         }
-        long count = _parallelItemCount;
         int n = _workers.Length;
         int lo = (int)(count * shareOf.Index / n);
         int hi = (int)(count * (shareOf.Index + 1) / n);

@@ -33,6 +33,17 @@ public interface ISphereExecutor
 
     /// <summary>Runs <see cref="IParallelWork.ExecuteItem"/> for items 0 … itemCount−1 exactly once each; returns when all finished.</summary>
     void RunParallel(IParallelWork work, int itemCount);
+
+    /// <summary>
+    /// Runs <see cref="IParallelWork.ExecuteItem"/>(w, w) once on each worker w, on that worker's own thread,
+    /// to size per-thread state (scratch buffers, first touch) before the steady state. The default,
+    /// right for executors that run everything on the calling thread, runs item 0 there.
+    /// </summary>
+    void RunOnEachWorker(IParallelWork work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        work.ExecuteItem(0, 0);
+    }
 }
 
 /// <summary>Runs everything on the calling thread, in index order: the reference executor.</summary>

@@ -79,6 +79,9 @@ internal sealed unsafe class Trainer : IDisposable
             active.Add(s);
         }
         _active = active.ToArray();
+        // With stealing, a sphere may first run on any worker mid-run; size every worker's GEMM
+        // scratch now so the steady state allocates nothing on any thread.
+        executor.RunOnEachWorker(new GemmWarmUp(Math.Max(4 * options.Model.Channels, options.Model.PaddedVocabSize)));
         (_planDst, _planSrc, _root) = BuildReductionPlan(_spheres, options.HierarchyDepth);
 
         // Items: slices of the parameter vector that never straddle a tensor (decay differs per tensor).
@@ -332,4 +335,10 @@ internal sealed unsafe class Trainer : IDisposable
             new Span<float>(t._spheres[t._root]!.GradientPointer + start, len).Clear(); // ready for the next backward
         }
     }
+}
+
+/// <summary>Sizes one worker's GEMM pack buffers (see <see cref="Kernels.Gemm.GemmScratch.WarmUp"/>).</summary>
+internal sealed class GemmWarmUp(int maxInner) : IParallelWork
+{
+    public void ExecuteItem(int itemIndex, int workerIndex) => Kernels.Gemm.GemmScratch.WarmUp(maxInner);
 }

@@ -191,6 +191,7 @@ public class TrainerTests
         public int SphereCount => inner.SphereCount;
         public void RunEpoch(ISphereWork work) { _sphere = work; inner.RunEpoch(this); }
         public void RunParallel(IParallelWork work, int itemCount) { _items = work; inner.RunParallel(this, itemCount); }
+        public void RunOnEachWorker(IParallelWork work) => inner.RunOnEachWorker(work);
         public void ExecuteSphere(int sphereIndex, int workerIndex)
         {
             long a = GC.GetAllocatedBytesForCurrentThread();

@@ -25,6 +25,21 @@ internal sealed unsafe class GemmScratch
         }
         return _a.Pointer;
     }
+    /// <summary>
+    /// Allocates this thread's buffers at their steady-state size now, for products with inner dimension
+    /// up to <paramref name="maxInner"/>: a thread that first multiplies in the middle of a run (a worker
+    /// that steals its first sphere late) then allocates nothing.
+    /// </summary>
+    public static void WarmUp(int maxInner)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxInner);
+        var scratch = Current;
+        // A request is at most PackedAFloats rounded up by one micro-panel of MR ≤ 16 rows of K floats.
+        scratch.PackA(GemmBlocking.PackedAFloats + 16L * maxInner);
+        _ = scratch.PackB;
+        _ = scratch.Tile;
+    }
+
     public float* PackB => (_b ??= new AlignedBuffer<float>((long)GemmBlocking.NC * GemmBlocking.KC)).Pointer;
     public float* Tile => (_tile ??= new AlignedBuffer<float>(GemmBlocking.TileCapacity)).Pointer;
 }
