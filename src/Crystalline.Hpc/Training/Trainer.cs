@@ -44,6 +44,14 @@ internal sealed unsafe class Trainer : IDisposable
     private readonly long[] _sphereBusyTicks;
     private readonly long[] _workerSpheres;
     private bool _gradientsReady;
+    private readonly bool _overwrite;
+
+    /// <summary>
+    /// Bench switch, read at construction: true restores the zero-then-accumulate gradient scheme
+    /// (reduction and optimizer clear each slice after use; see <see cref="SphereWorkspace"/>'s
+    /// overwriteGradients). Same weights bit for bit either way.
+    /// </summary>
+    internal static bool LegacyGradientZeroing { get; set; }
 
     /// <param name="options">What fixes the arithmetic.</param>
     /// <param name="executor">Runs the spheres (sequential reference or the control process).</param>
@@ -56,6 +64,7 @@ internal sealed unsafe class Trainer : IDisposable
         options.Validate();
         Options = options;
         _exec = executor;
+        _overwrite = !LegacyGradientZeroing;
         int S = options.SphereCount;
         if (executor.SphereCount != S) throw new ArgumentException($"executor runs {executor.SphereCount} spheres, hierarchy depth {options.HierarchyDepth} needs {S}");
         Parameters = new GptParameters(options.Model);
@@ -75,7 +84,7 @@ internal sealed unsafe class Trainer : IDisposable
             if (rowsOf[s] is null) continue;
             // NUMA-local: the arena and gradient buffer live on the node of the worker that owns the sphere.
             int node = executor is ControlProcess cp ? cp.Placements[cp.HomeWorkerOf(s)].NumaNode : -1;
-            _spheres[s] = new SphereWorkspace(s, rowsOf[s].ToArray(), options.SeqLen, Parameters.Layout, withGradients: true, node);
+            _spheres[s] = new SphereWorkspace(s, rowsOf[s].ToArray(), options.SeqLen, Parameters.Layout, withGradients: true, node, _overwrite);
             active.Add(s);
         }
         _active = active.ToArray();
@@ -198,7 +207,8 @@ internal sealed unsafe class Trainer : IDisposable
         _exec.RunEpoch(_sphereWork);
         long t1 = Stopwatch.GetTimestamp();
         _exec.RunParallel(_reduceWork, _itemStart.Length);
-        foreach (int s in _active) if (s != _root) _spheres[s]!.GradientsZeroed = true; // ReduceWork cleared every source slice
+        if (!_overwrite)
+            foreach (int s in _active) if (s != _root) _spheres[s]!.GradientsZeroed = true; // ReduceWork cleared every source slice
         LastComputeTicks = t1 - t0;
         LastReduceTicks = Stopwatch.GetTimestamp() - t1;
         _gradientsReady = true;
@@ -227,7 +237,7 @@ internal sealed unsafe class Trainer : IDisposable
         _adamWork.StepNumber = checked((int)(step + 1));
         _adamWork.GradientScale = gradScale;
         _exec.RunParallel(_adamWork, _itemStart.Length);
-        _spheres[_root]!.GradientsZeroed = true; // AdamWork cleared every slice of the reduced gradient after using it
+        if (!_overwrite) _spheres[_root]!.GradientsZeroed = true; // AdamWork cleared every slice of the reduced gradient after using it
         _gradientsReady = false;
         Interlocked.Increment(ref _weightVersion);
         long t1 = Stopwatch.GetTimestamp();
@@ -302,15 +312,17 @@ internal sealed unsafe class Trainer : IDisposable
     {
         public void ExecuteItem(int itemIndex, int workerIndex)
         {
+            long tm = StepProfile.Start();
             int start = t._itemStart[itemIndex], len = t._itemLength[itemIndex];
             for (int k = 0; k < t._planDst.Length; k++)
             {
                 var dst = new Span<float>(t._spheres[t._planDst[k]]!.GradientPointer + start, len);
                 var src = new Span<float>(t._spheres[t._planSrc[k]]!.GradientPointer + start, len);
                 VectorMath.AddTo(dst, src);
-                src.Clear(); // still in cache: cheaper than a separate pass before the next backward
+                if (!t._overwrite) src.Clear(); // still in cache: cheaper than a separate pass before the next backward
             }
             t._itemSquares[itemIndex] = VectorMath.SumOfSquares(new ReadOnlySpan<float>(t._spheres[t._root]!.GradientPointer + start, len));
+            StepProfile.Lap(StepPhase.Reduction, ref tm);
         }
     }
 
@@ -322,6 +334,7 @@ internal sealed unsafe class Trainer : IDisposable
 
         public void ExecuteItem(int itemIndex, int workerIndex)
         {
+            long tm = StepProfile.Start();
             int start = t._itemStart[itemIndex], len = t._itemLength[itemIndex];
             var p = new Span<float>(t.Parameters.Pointer + start, len);
             var g = new ReadOnlySpan<float>(t._spheres[t._root]!.GradientPointer + start, len);
@@ -329,7 +342,8 @@ internal sealed unsafe class Trainer : IDisposable
             var v = new Span<float>(t.State.V.Pointer + start, len);
             if (t._itemDecay[itemIndex]) AdamW.Update(p, g, m, v, in Decayed, StepNumber, GradientScale);
             else AdamW.Update(p, g, m, v, in Plain, StepNumber, GradientScale);
-            new Span<float>(t._spheres[t._root]!.GradientPointer + start, len).Clear(); // ready for the next backward
+            if (!t._overwrite) new Span<float>(t._spheres[t._root]!.GradientPointer + start, len).Clear(); // ready for the next backward
+            StepProfile.Lap(StepPhase.Optimizer, ref tm);
         }
     }
 }
