@@ -39,6 +39,7 @@ internal static class TrainStepBench
         foreach (var (B, T) in shapes)
         {
             var baseMs = new double[schemes.Length];
+            var baseBusy = new double[schemes.Length];
             foreach (int thr in threads)
             foreach (string scheme in schemes)
             {
@@ -76,14 +77,29 @@ internal static class TrainStepBench
                 if (thr == threads[0]) baseMs[si] = ms;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{B,3} {T,4} {thr,4} {ms,9:F1} {B * T / (ms / 1000.0),9:F0} {100 * (compute / steps - syncMs) / phases,9:F1} {100 * syncMs / phases,6:F1} {100 * reduce / steps / phases,8:F1} {100 * optim / steps / phases,7:F1} {gflops,9:F1} {100 * gflops / (peakPerCore * thr),6:F1} {cpuMs,12:F0} {flops / (cpuMs / 1000.0) / 1e9,12:F1}{(schemes.Length > 1 ? "  " + scheme : "")}{(thr != threads[0] ? $"   speed-up vs {threads[0]} thread(s): {baseMs[si] / ms:F2}x" : "")}"));
-                if (profile) PrintProfile(steps, cpuMs);
+                if (profile)
+                {
+                    double busiest = PrintProfile(steps, cpuMs, thr);
+                    if (thr == threads[0]) baseBusy[si] = busiest;
+                    else Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"      critical-path (busiest worker CPU) speed-up vs {threads[0]} thread(s): {baseBusy[si] / busiest:F2}x"));
+                }
             }
         }
         return 0;
     }
 
-    private static void PrintProfile(int steps, double cpuMsPerStep)
+    private static double PrintProfile(int steps, double cpuMsPerStep, int workers)
     {
+        Span<long> w = stackalloc long[Math.Min(workers, StepProfile.MaxWorkers)];
+        StepProfile.ReadWorkers(w);
+        double busiest = 0, sumW = 0;
+        foreach (long v in w) { busiest = Math.Max(busiest, v / 1e6 / steps); sumW += v / 1e6 / steps; }
+        // The busiest worker's CPU time is the step's critical path on dedicated cores (what wall time
+        // would be on an idle machine, less the waits): comparing it across thread counts gives a
+        // speed-up the other processes on a shared machine do not distort.
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"      worker busy CPU ms/step: {string.Join(", ", w.ToArray().Select(v => (v / 1e6 / steps).ToString("F0", CultureInfo.InvariantCulture)))} (sum {sumW:F0}, busiest {busiest:F0})"));
         Span<long> ns = stackalloc long[StepProfile.PhaseCount];
         StepProfile.Read(ns);
         double total = 0;
@@ -94,5 +110,6 @@ internal static class TrainStepBench
             double ms = ns[(int)ph] / 1e6 / steps;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"      {ph,-40} {ms,8:F1} {100 * ms / total,10:F1}"));
         }
+        return busiest;
     }
 }

@@ -21,7 +21,11 @@ internal enum StepPhase
 internal static partial class StepProfile
 {
     private const int ClockThreadCpuTimeId = 3;
+
+    /// <summary>Workers tracked by <see cref="ChargeWorker"/> (higher indices are not counted).</summary>
+    public const int MaxWorkers = 256;
     private static readonly long[] s_ns = new long[Enum.GetValues<StepPhase>().Length];
+    private static readonly long[] s_workerNs = new long[MaxWorkers];
     private static readonly bool s_available = OperatingSystem.IsLinux() && Probe();
 
     /// <summary>When false (default) <see cref="Start"/> and <see cref="Lap"/> cost one branch.</summary>
@@ -62,6 +66,22 @@ internal static partial class StepProfile
         mark = now;
     }
 
+    /// <summary>
+    /// Charges the CPU time since <paramref name="mark"/> to worker <paramref name="worker"/>'s total
+    /// (the busy CPU time of each worker: its maximum is the step's critical path in CPU time).
+    /// </summary>
+    public static void ChargeWorker(int worker, long mark)
+    {
+        if (!Enabled || !s_available || (uint)worker >= MaxWorkers) return;
+        Interlocked.Add(ref s_workerNs[worker], NowNs() - mark);
+    }
+
+    /// <summary>Accumulated busy CPU nanoseconds per worker index.</summary>
+    public static void ReadWorkers(Span<long> destination)
+    {
+        for (int i = 0; i < destination.Length && i < MaxWorkers; i++) destination[i] = Volatile.Read(ref s_workerNs[i]);
+    }
+
     /// <summary>Accumulated CPU nanoseconds per phase (indexed by <see cref="StepPhase"/>).</summary>
     public static void Read(Span<long> destination)
     {
@@ -73,5 +93,6 @@ internal static partial class StepProfile
     public static void Reset()
     {
         for (int i = 0; i < s_ns.Length; i++) Volatile.Write(ref s_ns[i], 0);
+        for (int i = 0; i < MaxWorkers; i++) Volatile.Write(ref s_workerNs[i], 0);
     }
 }
