@@ -51,25 +51,23 @@ internal sealed unsafe class Trainer : IDisposable
     private bool _gradientsReady;
     private readonly bool _overwrite;
 
-    /// <summary>
-    /// Bench switch, read at construction: true restores the zero-then-accumulate gradient scheme
-    /// (reduction and optimizer clear each slice after use; see <see cref="SphereWorkspace"/>'s
-    /// overwriteGradients). Same weights bit for bit either way.
-    /// </summary>
-    internal static bool LegacyGradientZeroing { get; set; }
-
     /// <param name="options">What fixes the arithmetic.</param>
     /// <param name="executor">Runs the spheres (sequential reference or the control process).</param>
     /// <param name="weights">Initial weights (copied); null: initialise from the seed.</param>
+    /// <param name="legacyGradientZeroing">
+    /// Bench and test switch: true restores the zero-then-accumulate gradient scheme (the reduction
+    /// clears each child slice and the optimizer each root slice after use, one addition pass per
+    /// child; see <see cref="SphereWorkspace"/>'s overwriteGradients). Same weights bit for bit either way.
+    /// </param>
     /// <exception cref="ArgumentException">invalid options, or an executor whose sphere count is not 12^depth.</exception>
-    public Trainer(TrainerOptions options, ISphereExecutor executor, GptParameters? weights = null)
+    public Trainer(TrainerOptions options, ISphereExecutor executor, GptParameters? weights = null, bool legacyGradientZeroing = false)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(executor);
         options.Validate();
         Options = options;
         _exec = executor;
-        _overwrite = !LegacyGradientZeroing;
+        _overwrite = !legacyGradientZeroing;
         int S = options.SphereCount;
         if (executor.SphereCount != S) throw new ArgumentException($"executor runs {executor.SphereCount} spheres, hierarchy depth {options.HierarchyDepth} needs {S}");
         Parameters = new GptParameters(options.Model);
