@@ -234,12 +234,51 @@ internal sealed unsafe class SphereWorkspace : IDisposable
             Linear.Backward(dinput, dweight, dbias, doutput, input, weight, R, C, OC);
             return;
         }
-        Sgemm.Multiply(false, false, R, C, OC, 1f, doutput, OC, weight, C, 0f, dinput, C);
+        MultiplySplitK(R, C, OC, doutput, OC, weight, C, dinput, C);
         Sgemm.Multiply(true, false, OC, C, R, 1f, doutput, OC, input, C, 0f, dweight, C);
         if (dbias.IsEmpty) return;
         if (R == 0) { dbias.Clear(); return; }
         doutput[..OC].CopyTo(dbias);
         for (int r = 1; r < R; r++) VectorMath.AddTo(dbias, doutput.Slice(r * OC, OC));
+    }
+
+    /// <summary>
+    /// C = A·B (A m×k, B k×n, no transposes, C overwritten) on the calling thread, as one <see cref="Sgemm"/> call would
+    /// compute it, but split along k at multiples of the GEMM's KC so that all m rows of A fit one
+    /// packed-A block. Why: with a long k (the LM head's dinput, k = Vp = 50304) the driver splits m
+    /// into blocks of about PackedAFloats/k rows (36 at Vp) and packs all of B (wte, 154 MB) once per
+    /// block; in k chunks B is packed once in all. Same bits: the driver sums each element over KC
+    /// slices in order, the first slice with β = 0 and every later one with β = 1, which is exactly what
+    /// chaining calls that start at KC multiples does.
+    /// </summary>
+    /// <param name="m">Rows of A and C.</param>
+    /// <param name="n">Columns of B and C.</param>
+    /// <param name="k">Columns of A, rows of B.</param>
+    /// <param name="a">A, row-major, leading dimension <paramref name="lda"/>.</param>
+    /// <param name="lda">Leading dimension of A (≥ k).</param>
+    /// <param name="b">B, row-major, leading dimension <paramref name="ldb"/>.</param>
+    /// <param name="ldb">Leading dimension of B (≥ n).</param>
+    /// <param name="c">C, overwritten.</param>
+    /// <param name="ldc">Leading dimension of C (≥ n).</param>
+    /// <param name="packedAFloats">The packed-A budget to fit (tests force small values to exercise the split).</param>
+    internal static void MultiplySplitK(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
+        long packedAFloats = -1)
+    {
+        int kc = Kernels.Gemm.GemmBlocking.KC;
+        if (packedAFloats < 0) packedAFloats = Kernels.Gemm.GemmBlocking.PackedAFloats;
+        // A block rounds its rows up to whole micro-panels: + 16 covers every kernel's MR.
+        long fit = packedAFloats / (m + 16L);
+        int chunk = (int)Math.Min(int.MaxValue, Math.Max(kc, fit / kc * kc));
+        if (chunk >= k)
+        {
+            Sgemm.Multiply(false, false, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
+            return;
+        }
+        for (int k0 = 0; k0 < k; k0 += chunk)
+        {
+            int kn = Math.Min(chunk, k - k0);
+            Sgemm.Multiply(false, false, m, n, kn, 1f, a[k0..], lda, b[(k0 * ldb)..], ldb, k0 == 0 ? 0f : 1f, c, ldc);
+        }
     }
 
     public void Dispose()
