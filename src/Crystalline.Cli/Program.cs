@@ -17,6 +17,7 @@ public static class Program
         ("train", "train the CLLM (GPT-2) on the sphere hierarchy; no options: the built-in corpus", TrainCommand.Run),
         ("tokenize", "UTF-8 text -> llm.c token shards (byte-level or GPT-2 BPE)", TokenizeCommand.Run),
         ("scheduler", "run synthetic epochs on the sphere scheduler; print placement, time per epoch, statistics", SchedulerCommand.Run),
+        ("bench", "quick side-by-side measurements: gemm|scheduler|primes|train|all [--threads T]", BenchCommand.Run),
     ];
 
     /// <summary>Runs the CLI with <paramref name="args"/> and returns the process exit code.</summary>

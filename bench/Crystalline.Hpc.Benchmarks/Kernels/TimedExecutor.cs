@@ -18,12 +18,21 @@ internal sealed class TimedExecutor(ISphereExecutor inner) : ISphereExecutor, IP
     public int SphereCount => inner.SphereCount;
     public double CriticalPathCpuSeconds { get; set; }
 
+    /// <summary>
+    /// CPU time the calling thread itself spent in items (executors whose caller acts as worker 0):
+    /// subtract it from the caller's own CPU time before adding <see cref="CriticalPathCpuSeconds"/>.
+    /// </summary>
+    public double CallerItemCpuSeconds { get; set; }
+
+    private int _callerThread;
+
     public void RunEpoch(ISphereWork work) => inner.RunEpoch(work);
 
     public void RunParallel(IParallelWork work, int itemCount)
     {
         Array.Clear(_cpu);
         _work = work;
+        _callerThread = Environment.CurrentManagedThreadId;
         try { inner.RunParallel(this, itemCount); }
         finally { _work = null; }
         double max = 0;
@@ -35,6 +44,8 @@ internal sealed class TimedExecutor(ISphereExecutor inner) : ISphereExecutor, IP
     {
         double c0 = ThreadClock.Now();
         _work!.ExecuteItem(itemIndex, workerIndex);
-        _cpu[workerIndex] += ThreadClock.Now() - c0; // only this worker's thread writes this slot
+        double spent = ThreadClock.Now() - c0;
+        _cpu[workerIndex] += spent; // only this worker's thread writes this slot
+        if (Environment.CurrentManagedThreadId == _callerThread) CallerItemCpuSeconds += spent;
     }
 }

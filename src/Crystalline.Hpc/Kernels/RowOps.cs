@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 namespace Crystalline.Hpc.Kernels;
 
 /// <summary>
-/// The row-level building blocks of attention, softmax and layernorm: dot product, axpy, max, the
+/// The row-level building blocks of attention, softmax and layernorm: dot product, max, the
 /// fused exp-and-sum of a softmax, and double-accumulated sums. Callers validate shapes and pass an
 /// already resolved width; the scalar branch of each is the reference. Remainders are handled with a
 /// padded register (0 for sums, −∞ for max and exp) so every element goes through the same arithmetic.
@@ -45,7 +45,7 @@ internal static class RowOps
                 }
                 if (i + w <= n) { s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref x, i), Vector512.LoadUnsafe(ref y, i), s0); i += w; }
                 if (i < n) s1 = Vector512.FusedMultiplyAdd(Load512(ref Unsafe.Add(ref x, i), n - i, 0f), Load512(ref Unsafe.Add(ref y, i), n - i, 0f), s1);
-                return Vector512.Sum(s0 + s1);
+                return Simd512.Sum(s0 + s1);
             }
             case VectorWidth.V256:
             {
@@ -58,7 +58,7 @@ internal static class RowOps
                 }
                 if (i + w <= n) { s0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref x, i), Vector256.LoadUnsafe(ref y, i), s0); i += w; }
                 if (i < n) s1 = Vector256.FusedMultiplyAdd(Load256(ref Unsafe.Add(ref x, i), n - i, 0f), Load256(ref Unsafe.Add(ref y, i), n - i, 0f), s1);
-                return Vector256.Sum(s0 + s1);
+                return Simd256.Sum(s0 + s1);
             }
             case VectorWidth.V128:
             {
@@ -71,7 +71,7 @@ internal static class RowOps
                 }
                 if (i + w <= n) { s0 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref x, i), Vector128.LoadUnsafe(ref y, i), s0); i += w; }
                 if (i < n) s1 = Vector128.FusedMultiplyAdd(Load128(ref Unsafe.Add(ref x, i), n - i, 0f), Load128(ref Unsafe.Add(ref y, i), n - i, 0f), s1);
-                return Vector128.Sum(s0 + s1);
+                return Simd128.Sum(s0 + s1);
             }
             default:
             {
@@ -79,50 +79,6 @@ internal static class RowOps
                 for (; i < n; i++) s += Unsafe.Add(ref x, i) * Unsafe.Add(ref y, i);
                 return s;
             }
-        }
-    }
-
-    /// <summary>y[i] += alpha·x[i] over x.Length (y at least as long).</summary>
-    public static void Axpy(Span<float> yDst, float alpha, ReadOnlySpan<float> xSrc, VectorWidth width)
-    {
-        ref float x = ref MemoryMarshal.GetReference(xSrc);
-        ref float y = ref MemoryMarshal.GetReference(yDst);
-        nuint n = (nuint)xSrc.Length, i = 0;
-        switch (width)
-        {
-            case VectorWidth.V512:
-            {
-                nuint w = (nuint)Vector512<float>.Count;
-                Vector512<float> a = Vector512.Create(alpha);
-                for (; i + w <= n; i += w)
-                    Vector512.FusedMultiplyAdd(a, Vector512.LoadUnsafe(ref x, i), Vector512.LoadUnsafe(ref y, i)).StoreUnsafe(ref y, i);
-                if (i < n)
-                    Store(Vector512.FusedMultiplyAdd(a, Load512(ref Unsafe.Add(ref x, i), n - i, 0f), Load512(ref Unsafe.Add(ref y, i), n - i, 0f)), ref Unsafe.Add(ref y, i), n - i);
-                return;
-            }
-            case VectorWidth.V256:
-            {
-                nuint w = (nuint)Vector256<float>.Count;
-                Vector256<float> a = Vector256.Create(alpha);
-                for (; i + w <= n; i += w)
-                    Vector256.FusedMultiplyAdd(a, Vector256.LoadUnsafe(ref x, i), Vector256.LoadUnsafe(ref y, i)).StoreUnsafe(ref y, i);
-                if (i < n)
-                    Store(Vector256.FusedMultiplyAdd(a, Load256(ref Unsafe.Add(ref x, i), n - i, 0f), Load256(ref Unsafe.Add(ref y, i), n - i, 0f)), ref Unsafe.Add(ref y, i), n - i);
-                return;
-            }
-            case VectorWidth.V128:
-            {
-                nuint w = (nuint)Vector128<float>.Count;
-                Vector128<float> a = Vector128.Create(alpha);
-                for (; i + w <= n; i += w)
-                    Vector128.FusedMultiplyAdd(a, Vector128.LoadUnsafe(ref x, i), Vector128.LoadUnsafe(ref y, i)).StoreUnsafe(ref y, i);
-                if (i < n)
-                    Store(Vector128.FusedMultiplyAdd(a, Load128(ref Unsafe.Add(ref x, i), n - i, 0f), Load128(ref Unsafe.Add(ref y, i), n - i, 0f)), ref Unsafe.Add(ref y, i), n - i);
-                return;
-            }
-            default:
-                for (; i < n; i++) Unsafe.Add(ref y, i) += alpha * Unsafe.Add(ref x, i);
-                return;
         }
     }
 
@@ -214,7 +170,7 @@ internal static class RowOps
                         e1.StoreUnsafe(ref d, i + w);
                         a0 += e0; a1 += e1;
                     }
-                    total += Vector512.Sum(a0 + a1);
+                    total += Simd512.Sum(a0 + a1);
                     a0 = default; a1 = default;
                 }
                 if (i + w <= n)
@@ -229,7 +185,7 @@ internal static class RowOps
                     Store(e1, ref Unsafe.Add(ref d, i), n - i);
                     a1 += e1;
                 }
-                return (float)(total + Vector512.Sum(a0 + a1));
+                return (float)(total + Simd512.Sum(a0 + a1));
             }
             case VectorWidth.V256:
             {
@@ -249,7 +205,7 @@ internal static class RowOps
                         e1.StoreUnsafe(ref d, i + w);
                         a0 += e0; a1 += e1;
                     }
-                    total += Vector256.Sum(a0 + a1);
+                    total += Simd256.Sum(a0 + a1);
                     a0 = default; a1 = default;
                 }
                 if (i + w <= n)
@@ -264,7 +220,7 @@ internal static class RowOps
                     Store(e1, ref Unsafe.Add(ref d, i), n - i);
                     a1 += e1;
                 }
-                return (float)(total + Vector256.Sum(a0 + a1));
+                return (float)(total + Simd256.Sum(a0 + a1));
             }
             case VectorWidth.V128:
             {
@@ -284,7 +240,7 @@ internal static class RowOps
                         e1.StoreUnsafe(ref d, i + w);
                         a0 += e0; a1 += e1;
                     }
-                    total += Vector128.Sum(a0 + a1);
+                    total += Simd128.Sum(a0 + a1);
                     a0 = default; a1 = default;
                 }
                 if (i + w <= n)
@@ -299,7 +255,7 @@ internal static class RowOps
                     Store(e1, ref Unsafe.Add(ref d, i), n - i);
                     a1 += e1;
                 }
-                return (float)(total + Vector128.Sum(a0 + a1));
+                return (float)(total + Simd128.Sum(a0 + a1));
             }
             default:
             {

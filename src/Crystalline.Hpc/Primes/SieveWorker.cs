@@ -218,6 +218,8 @@ internal sealed unsafe class SieveWorker : IDisposable
         int shift = _blockShift;
         long blockMask = BlockBytes - 1;
         long ringMask = ring - 1;
+        int[] counts = _bucketCount;
+        ulong[][] buckets = _bucket;
         for (int e = 0; e < n; e++)
         {
             ulong entry = entries[e];
@@ -235,7 +237,19 @@ internal sealed unsafe class SieveWorker : IDisposable
             long target = blockIndex + (b >> shift);
             // Past the segment (or past a short last block): this segment is done with the prime.
             if (target >= segBlocks || target == blockIndex) continue;
-            Push((int)(target & ringMask), (ulong)k | (ulong)((uint)(b & blockMask) << 6 | (uint)rw) << 32);
+            int t = (int)(target & ringMask);
+            ulong refiled = (ulong)k | (ulong)((uint)(b & blockMask) << 6 | (uint)rw) << 32;
+            int c = counts[t];
+            ulong[] bucket = buckets[t];
+            if ((uint)c < (uint)bucket.Length)
+            {
+                bucket[c] = refiled;
+                counts[t] = c + 1;
+            }
+            else
+            {
+                Push(t, refiled);
+            }
         }
     }
 

@@ -26,6 +26,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
 {
     private const int ModeEpoch = 0;
     private const int ModeParallel = 1;
+    private const int ModeEachWorker = 2;
     private const int IdleRoundsBeforeLeaving = 64;
 
     private readonly ControlProcessOptions _options;
@@ -77,7 +78,6 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         _timings = _options.CollectTimings;
         _spinRounds = _options.SpinRounds;
         _callerIsWorker0 = _options.UseCallingThread;
-        _oversubscribed = _options.WorkerCount + (_callerIsWorker0 ? 0 : 1) > Environment.ProcessorCount;
         int n = _options.WorkerCount;
         HierarchyDepth = _options.HierarchyDepth;
         SphereCount = Pow12(HierarchyDepth);
@@ -96,6 +96,8 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         IPlatform platform = PlatformServices.Current;
         int[] cpus = platform.GetCurrentAffinity();
         if (cpus.Length == 0) cpus = [0];
+        // Against the CPUs this process may use (its affinity mask), not the machine's count.
+        _oversubscribed = n + (_callerIsWorker0 ? 0 : 1) > cpus.Length;
         _workers = new Worker[n];
         // Every deque holds the largest share: a thief pushes a share it claims into its own deque,
         // which is empty at that moment, so pushes overflow only if this sizing is wrong.
@@ -265,6 +267,34 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             _parallelItemCount = itemCount;
             _mode = ModeParallel;
             Fork(itemCount);
+            Participate();
+            Join();
+            _parallelWork = null;
+            ThrowIfWorkFailed();
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    /// <summary>
+    /// Runs <see cref="IParallelWork.ExecuteItem"/>(w, w) once on each worker w, on that worker's own
+    /// thread (never stolen); returns when all finished. Use it to touch per-thread state before the
+    /// steady state — thread-static scratch buffers, NUMA first touch — so that later epochs, whose
+    /// spheres may run on any worker when stealing is on, find it already allocated.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">work is null.</exception>
+    /// <exception cref="InvalidOperationException">called from a worker, or while another epoch runs.</exception>
+    public void RunOnEachWorker(IParallelWork work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        Enter();
+        try
+        {
+            _parallelWork = work;
+            _mode = ModeEachWorker;
+            Fork(_workers.Length);
             Participate();
             Join();
             _parallelWork = null;
@@ -450,8 +480,12 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     // A worker's share of an epoch is pushed once, by whoever claims it first: normally its owner,
     // but a thief may claim the share of a worker that has not woken up yet (into the thief's own
     // deque, so every deque keeps a single owner).
-    private static bool TryClaimShare(Worker owner, long epoch)
+    private bool TryClaimShare(Worker owner, long epoch)
     {
+        // The shutdown bump of the epoch number carries no work: a worker still finishing its last
+        // steal loop must not claim a "share" of it (the caller read the epoch first, with acquire
+        // semantics, so it sees the flag that Dispose set before the bump).
+        if (_shutdown) return false;
         long ticket = Volatile.Read(ref owner.ShareTicket);
         return ticket < epoch && Interlocked.CompareExchange(ref owner.ShareTicket, epoch, ticket) == ticket;
     }
@@ -473,6 +507,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         }
         // Nothing in any deque: take a share nobody has claimed (its owner is asleep or descheduled).
         long epoch = Volatile.Read(ref _shared.Epoch); // acquire: the epoch's work and mode are visible
+        if (_mode == ModeEachWorker) return false; // each share belongs to its own worker's thread
         for (int v = 0; v < victims.Length; v++)
         {
             Worker victim = _workers[victims[v]];
@@ -519,6 +554,15 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     {
         ChaseLevDeque<NoInterleaving> deque = into.Deque;
         bool foreign = !ReferenceEquals(into, shareOf);
+        if (_mode == ModeEachWorker)
+        {
+            // Never through a deque, so never stolen; thieves do not claim shares in this mode.
+            Debug.Assert(!foreign);
+            long own = ((long)shareOf.Index << 32) | 1;
+            Execute(into, own, stolenFrom: -1);
+            Complete(1);
+            return 0;
+        }
         if (_mode == ModeEpoch)
         {
             int[] leaves = shareOf.Leaves;
@@ -659,7 +703,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             w.Signal.Dispose();
         }
         _controlSignal.Dispose();
-        _statistics.Dispose();
+        _statistics.Release();
     }
 
     private sealed class Worker

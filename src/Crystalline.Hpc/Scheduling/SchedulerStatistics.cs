@@ -37,7 +37,7 @@ public readonly record struct SphereCounters(
 /// worker runs per epoch) with plain aligned 64-bit stores. Every read is of a whole value; reading
 /// while an epoch runs gives a consistent value per counter, not across counters.
 /// </summary>
-public sealed class SchedulerStatistics : IDisposable
+public sealed class SchedulerStatistics
 {
     [StructLayout(LayoutKind.Sequential, Size = 128)]
     internal struct Block
@@ -151,8 +151,9 @@ public sealed class SchedulerStatistics : IDisposable
         a.MessagesSent + b.MessagesSent, a.MessagesReceived + b.MessagesReceived, a.BoundaryCrossings + b.BoundaryCrossings,
         a.Busy + b.Busy, a.Idle + b.Idle, a.Sync + b.Sync);
 
-    /// <summary>Frees the counter memory.</summary>
-    public void Dispose()
+    // Owned by the control process, which frees it after joining its workers; not disposable by users,
+    // who could otherwise free memory that workers still write to.
+    internal void Release()
     {
         _spheres.Dispose();
         _workers.Dispose();

@@ -81,6 +81,8 @@ public class AttentionTests
             foreach (int hs in AwkwardSizes)
                 yield return [w, hs < 700 ? 17 : 3, hs];
             yield return [w, 65, 17];
+            yield return [w, 1, 63];  // a single token: one key, no query block
+            yield return [w, 4, 64];  // exactly one four-query block, GPT-2's head size
         }
     }
 

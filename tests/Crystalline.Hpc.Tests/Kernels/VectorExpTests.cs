@@ -30,7 +30,7 @@ public class VectorExpTests
                 if (j is >= 8 and < 12) Assert.Equal(r.GetElement(j), r128.GetElement(j - 8));
             }
         }
-        Assert.True(worst <= 2.4e-7, $"max relative error {worst:E3} at x = {worstX}");
+        Assert.True(worst <= 1.2e-7, $"max relative error {worst:E3} at x = {worstX}");
     }
 
     [Fact]

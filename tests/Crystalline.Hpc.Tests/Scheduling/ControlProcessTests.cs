@@ -233,6 +233,67 @@ public class ControlProcessTests
         SphereCounters t = cp.Statistics.WorkerTotals();
         Assert.Equal(t.StealsTaken, t.StealsGiven);
     }
+    /// <summary>
+    /// Sphere 1, when it runs on worker 1, waits until spheres 3, 5, 7, 9, 11 (the rest of worker 1's
+    /// deal) have finished elsewhere: only a thief can run them, so with stealing on the wait ends,
+    /// with stealing off it times out. Worker 0 is the caller and owns the even spheres.
+    /// </summary>
+    private sealed class HostageWork : ISphereWork
+    {
+        public readonly int[] RanOn = Enumerable.Repeat(-1, 12).ToArray();
+        public int Done;
+        public bool TimedOut;
+        public int Timeout = 10_000;
+
+        public void ExecuteSphere(int sphereIndex, int workerIndex)
+        {
+            if (sphereIndex == 1 && workerIndex == 1)
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                while (!(Volatile.Read(ref RanOn[3]) >= 0 && Volatile.Read(ref RanOn[5]) >= 0 && Volatile.Read(ref RanOn[7]) >= 0
+                         && Volatile.Read(ref RanOn[9]) >= 0 && Volatile.Read(ref RanOn[11]) >= 0))
+                {
+                    if (sw.ElapsedMilliseconds > Timeout) { TimedOut = true; break; }
+                    Thread.Sleep(1);
+                }
+            }
+            Volatile.Write(ref RanOn[sphereIndex], workerIndex);
+            Interlocked.Increment(ref Done);
+        }
+    }
+
+    [Fact]
+    public void A_blocked_workers_remaining_spheres_are_stolen()
+    {
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 100 });
+        var work = new HostageWork();
+        cp.RunEpoch(work);
+        Assert.False(work.TimedOut);
+        Assert.Equal(12, work.Done);
+        if (work.RanOn[1] == 1)
+        {
+            // Worker 1 was held on sphere 1 while the caller took the rest of its deal.
+            foreach (int s in new[] { 3, 5, 7, 9, 11 }) Assert.Equal(0, work.RanOn[s]);
+            Assert.True(cp.Statistics.Worker(0).StealsTaken >= 5);
+            Assert.True(cp.Statistics.Worker(1).StealsGiven >= 5);
+        }
+        else
+        {
+            // Worker 1 had not woken yet: the caller claimed its whole share.
+            Assert.True(cp.Statistics.Worker(0).StealsTaken >= 6);
+        }
+    }
+
+    [Fact]
+    public void Without_stealing_a_workers_deal_stays_with_it()
+    {
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 100, EnableWorkStealing = false });
+        var work = new HostageWork { Timeout = 200 };
+        cp.RunEpoch(work);
+        Assert.True(work.TimedOut); // nobody else may run spheres 3 … 11
+        for (int s = 0; s < 12; s++) Assert.Equal(s % 2, work.RanOn[s]);
+        Assert.Equal(0, cp.Statistics.WorkerTotals().StealsTaken);
+    }
 }
 
 [CollectionDefinition(nameof(AllocationSensitive), DisableParallelization = true)]
@@ -290,5 +351,48 @@ public class ControlProcessAllocationTests
         // The process-wide counter also sees the test host's own threads (result reporting), so it is
         // only bounded: 4000 fork-joins allocating even 64 bytes each would exceed it.
         Assert.True(total1 - total0 < 256_000, $"process-wide allocation during 4000 epochs: {total1 - total0} bytes");
+    }
+}
+
+public class RunOnEachWorkerTests
+{
+    private sealed class ThreadRecorder(int workers) : IParallelWork
+    {
+        public readonly int[] ThreadOf = new int[workers];
+        public readonly int[] Runs = new int[workers];
+        public int Mismatch;
+
+        public void ExecuteItem(int itemIndex, int workerIndex)
+        {
+            if (itemIndex != workerIndex) Interlocked.Increment(ref Mismatch);
+            ThreadOf[itemIndex] = Environment.CurrentManagedThreadId;
+            Interlocked.Increment(ref Runs[itemIndex]);
+        }
+    }
+
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(2, true)]
+    [InlineData(5, false)]
+    [InlineData(24, true)]
+    public void Each_worker_runs_its_own_item_on_its_own_thread(int workers, bool caller)
+    {
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, UseCallingThread = caller, SpinRounds = 10 });
+        for (int round = 0; round < 20; round++)
+        {
+            var rec = new ThreadRecorder(workers);
+            cp.RunOnEachWorker(rec);
+            Assert.Equal(0, rec.Mismatch);
+            Assert.All(rec.Runs, r => Assert.Equal(1, r));
+            Assert.Equal(workers, rec.ThreadOf.Distinct().Count());
+            if (caller) Assert.Equal(Environment.CurrentManagedThreadId, rec.ThreadOf[0]);
+            else Assert.DoesNotContain(Environment.CurrentManagedThreadId, rec.ThreadOf);
+            cp.RunEpoch(new NoSphere()); // interleave with ordinary epochs (stragglers from one must not steal the other)
+        }
+    }
+
+    private sealed class NoSphere : ISphereWork
+    {
+        public void ExecuteSphere(int sphereIndex, int workerIndex) => Thread.SpinWait(50);
     }
 }
