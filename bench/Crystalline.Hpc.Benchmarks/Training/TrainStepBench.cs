@@ -7,9 +7,13 @@ using Crystalline.Hpc.Training;
 namespace Crystalline.Hpc.Benchmarks.Training;
 
 /// <summary>
-/// <c>-- train-step [--model gpt2-124M] [--shapes 4x64,12x256] [--threads 1,2] [--steps 5] [--warmup 1] [--peak-gflops-per-core 210]</c>:
+/// <c>-- train-step [--model gpt2-124M] [--shapes 4x64,12x256] [--threads 1,2] [--steps 5] [--warmup 1] [--peak-gflops-per-core 210] [--profile] [--gradients overwrite,legacy]</c>:
 /// ms/step, tokens/s, share of time in spheres/sync/reduction/optimizer, and model FLOP/s
 /// (6·N + 12·L·C·T per token, the usual count) as a share of the FMA peak. Random tokens, real steps.
+/// <c>--profile</c> adds a table of thread CPU time per kernel phase (<see cref="StepProfile"/>), summed
+/// over workers, per step. <c>--gradients</c> runs each shape and thread count once per gradient
+/// scheme (overwrite: first contribution written with β = 0, no zeroing pass; legacy: zero-then-accumulate),
+/// side by side in one process.
 /// </summary>
 internal static class TrainStepBench
 {
@@ -25,23 +29,34 @@ internal static class TrainStepBench
         int[] threads = Arg("--threads", "1,2").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         int steps = int.Parse(Arg("--steps", "5"), CultureInfo.InvariantCulture);
         int warm = int.Parse(Arg("--warmup", "1"), CultureInfo.InvariantCulture);
+        string[] schemes = Arg("--gradients", "overwrite").Split(',');
+        if (schemes.Any(x => x is not ("overwrite" or "legacy"))) throw new ArgumentException("--gradients takes overwrite and/or legacy");
+        bool profile = Array.IndexOf(args, "--profile") >= 0;
         double peakPerCore = double.Parse(Arg("--peak-gflops-per-core", "210"), CultureInfo.InvariantCulture);
         long n = ParameterLayout.CountParameters(cfg);
         Console.WriteLine($"train-step: {cfg.Describe()}, {n:N0} parameters, {steps} timed steps after {warm} warm-up, peak {peakPerCore} GFLOP/s per core");
+        if (profile && Kernels.ThreadClock.Available)
+            // The nominal peak assumes an idle core; on a shared machine (SMT siblings, frequency) one
+            // CPU-second may buy less, so the FMA loop's rate per CPU-second now is printed alongside.
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FMA peak now, 1 thread, per thread-CPU-second: {Kernels.FmaPeak.MeasureCpu():F1} GFLOP/s (Vector512)"));
         Console.WriteLine("  B    T  thr   ms/step     tok/s  spheres%  sync%  reduce%  optim%   GFLOP/s  %peak  cpu-ms/step  GFLOP/cpu-s");
         foreach (var (B, T) in shapes)
         {
-            double baseMs = double.NaN;
+            var baseMs = new double[schemes.Length];
+            var baseBusy = new double[schemes.Length];
             foreach (int thr in threads)
+            foreach (string scheme in schemes)
             {
                 var opt = new TrainerOptions { Model = cfg, BatchSize = B, SeqLen = T, HierarchyDepth = 1, TotalSteps = 1000, WarmupSteps = 10, LearningRate = 1e-4f };
                 using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = thr, HierarchyDepth = 1 });
-                using var tr = new Trainer(opt, cp);
+                using var tr = new Trainer(opt, cp, legacyGradientZeroing: scheme == "legacy");
                 var rng = new Random(1);
                 int[] inp = new int[B * T], tgt = new int[B * T];
                 for (int i = 0; i < inp.Length; i++) { inp[i] = rng.Next(cfg.VocabSize); tgt[i] = rng.Next(cfg.VocabSize); }
                 for (int i = 0; i < warm; i++) tr.Step(inp, tgt);
                 cp.Statistics.Reset();
+                StepProfile.Reset();
+                StepProfile.Enabled = profile;
                 double compute = 0, reduce = 0, optim = 0;
                 var proc = Process.GetCurrentProcess();
                 TimeSpan cpu0 = proc.TotalProcessorTime;
@@ -51,6 +66,7 @@ internal static class TrainStepBench
                     var r = tr.Step(inp, tgt);
                     compute += r.ComputeMs; reduce += r.ReduceMs; optim += r.OptimizerMs;
                 }
+                StepProfile.Enabled = false;
                 double ms = (Stopwatch.GetTimestamp() - t0) * 1000.0 / Stopwatch.Frequency / steps;
                 proc.Refresh();
                 // CPU time actually received: on a shared, overloaded machine wall time mostly measures the other processes.
@@ -60,11 +76,43 @@ internal static class TrainStepBench
                 double phases = (compute + reduce + optim) / steps;
                 double flops = (6.0 * n + 12.0 * cfg.NumLayers * cfg.Channels * T) * B * T;
                 double gflops = flops / (ms / 1000.0) / 1e9;
-                if (thr == threads[0]) baseMs = ms;
+                int si = Array.IndexOf(schemes, scheme);
+                if (thr == threads[0]) baseMs[si] = ms;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{B,3} {T,4} {thr,4} {ms,9:F1} {B * T / (ms / 1000.0),9:F0} {100 * (compute / steps - syncMs) / phases,9:F1} {100 * syncMs / phases,6:F1} {100 * reduce / steps / phases,8:F1} {100 * optim / steps / phases,7:F1} {gflops,9:F1} {100 * gflops / (peakPerCore * thr),6:F1} {cpuMs,12:F0} {flops / (cpuMs / 1000.0) / 1e9,12:F1}{(thr != threads[0] ? $"   speed-up vs {threads[0]} thread(s): {baseMs / ms:F2}x" : "")}"));
+                    $"{B,3} {T,4} {thr,4} {ms,9:F1} {B * T / (ms / 1000.0),9:F0} {100 * (compute / steps - syncMs) / phases,9:F1} {100 * syncMs / phases,6:F1} {100 * reduce / steps / phases,8:F1} {100 * optim / steps / phases,7:F1} {gflops,9:F1} {100 * gflops / (peakPerCore * thr),6:F1} {cpuMs,12:F0} {flops / (cpuMs / 1000.0) / 1e9,12:F1}{(schemes.Length > 1 ? "  " + scheme : "")}{(thr != threads[0] ? $"   speed-up vs {threads[0]} thread(s): {baseMs[si] / ms:F2}x" : "")}"));
+                if (profile)
+                {
+                    double busiest = PrintProfile(steps, cpuMs, thr);
+                    if (thr == threads[0]) baseBusy[si] = busiest;
+                    else Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"      critical-path (busiest worker CPU) speed-up vs {threads[0]} thread(s): {baseBusy[si] / busiest:F2}x"));
+                }
             }
         }
         return 0;
+    }
+
+    private static double PrintProfile(int steps, double cpuMsPerStep, int workers)
+    {
+        Span<long> w = stackalloc long[Math.Min(workers, StepProfile.MaxWorkers)];
+        StepProfile.ReadWorkers(w);
+        double busiest = 0, sumW = 0;
+        foreach (long v in w) { busiest = Math.Max(busiest, v / 1e6 / steps); sumW += v / 1e6 / steps; }
+        // The busiest worker's CPU time is the step's critical path on dedicated cores (what wall time
+        // would be on an idle machine, less the waits): comparing it across thread counts gives a
+        // speed-up the other processes on a shared machine do not distort.
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"      worker busy CPU ms/step: {string.Join(", ", w.ToArray().Select(v => (v / 1e6 / steps).ToString("F0", CultureInfo.InvariantCulture)))} (sum {sumW:F0}, busiest {busiest:F0})"));
+        Span<long> ns = stackalloc long[StepProfile.PhaseCount];
+        StepProfile.Read(ns);
+        double total = 0;
+        foreach (long v in ns) total += v / 1e6 / steps;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"      phase (thread CPU, summed over workers)   ms/step   % of phases   (phases {total:F0} of {cpuMsPerStep:F0} process cpu-ms/step)"));
+        foreach (StepPhase ph in Enum.GetValues<StepPhase>())
+        {
+            double ms = ns[(int)ph] / 1e6 / steps;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"      {ph,-40} {ms,8:F1} {100 * ms / total,10:F1}"));
+        }
+        return busiest;
     }
 }

@@ -23,8 +23,24 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         _ln2, _ln2Mean, _ln2Rstd, _fch, _fchGelu, _fcproj, _res3, _lnf, _lnfMean, _lnfRstd, _logits, _probs, _losses,
         _dres, _dln, _datty, _dqkv, _dpreatt, _datt, _dgelu, _dfch;
 
-    public SphereWorkspace(int sphereIndex, int[] rows, int seqLen, ParameterLayout layout, bool withGradients, int numaNode = -1)
+    private readonly bool _overwrite;
+
+    /// <param name="sphereIndex">Index of the leaf sphere.</param>
+    /// <param name="rows">Batch rows it owns, ascending.</param>
+    /// <param name="seqLen">T.</param>
+    /// <param name="layout">Parameter layout of the model.</param>
+    /// <param name="withGradients">Allocate a gradient buffer (training) or not (evaluation only).</param>
+    /// <param name="numaNode">NUMA node of the memory (−1: no preference).</param>
+    /// <param name="overwriteGradients">
+    /// True: the backward writes every gradient tensor with its first contribution (β = 0 GEMMs, the
+    /// bias sums start from their first row) and clears only the small tensors that are accumulated
+    /// from the start (layernorms, position embedding), so the gradient buffer never needs zeroing.
+    /// False: the buffer is zeroed (unless <see cref="GradientsZeroed"/>) and everything accumulates.
+    /// Both give the same bits (x + 0 = x); the flag exists to measure the difference.
+    /// </param>
+    public SphereWorkspace(int sphereIndex, int[] rows, int seqLen, ParameterLayout layout, bool withGradients, int numaNode = -1, bool overwriteGradients = true)
     {
+        _overwrite = overwriteGradients;
         SphereIndex = sphereIndex;
         Rows = rows;
         T = seqLen;
@@ -96,32 +112,47 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     {
         int b = RowCount, R = b * T, C = _cfg.Channels, NH = _cfg.NumHeads, V = _cfg.VocabSize, Vp = _cfg.PaddedVocabSize;
         int att = b * NH * T * T;
+        long tm = StepProfile.Start();
         Embedding.Forward(A(_encoded, (long)R * C), Inputs, P(ParameterTensor.Wte, p), P(ParameterTensor.Wpe, p), b, T, C);
+        StepProfile.Lap(StepPhase.Embedding, ref tm);
         long resIn = _encoded;
         for (int l = 0; l < _cfg.NumLayers; l++)
         {
             long rc = (long)l * R * C, r1 = (long)l * R;
             LayerNorm.Forward(A(_ln1 + rc, (long)R * C), A(_ln1Mean + r1, R), A(_ln1Rstd + r1, R), A(resIn, (long)R * C),
                 PL(ParameterTensor.Ln1W, l, p, C), PL(ParameterTensor.Ln1B, l, p, C), R, C);
+            StepProfile.Lap(StepPhase.LayerNorm, ref tm);
             Linear.Forward(A(_qkv + 3 * rc, 3L * R * C), A(_ln1 + rc, (long)R * C), PL(ParameterTensor.QkvW, l, p, 3 * C * C), PL(ParameterTensor.QkvB, l, p, 3 * C), R, C, 3 * C);
+            StepProfile.Lap(StepPhase.QkvForward, ref tm);
             Attention.Forward(A(_atty + rc, (long)R * C), A(_preatt + (long)l * att, att), A(_att + (long)l * att, att), A(_qkv + 3 * rc, 3L * R * C), b, T, C, NH);
+            StepProfile.Lap(StepPhase.Attention, ref tm);
             Linear.Forward(A(_attproj + rc, (long)R * C), A(_atty + rc, (long)R * C), PL(ParameterTensor.AttProjW, l, p, C * C), PL(ParameterTensor.AttProjB, l, p, C), R, C, C);
+            StepProfile.Lap(StepPhase.AttProjForward, ref tm);
             Residual.Forward(A(_res2 + rc, (long)R * C), A(resIn, (long)R * C), A(_attproj + rc, (long)R * C));
+            StepProfile.Lap(StepPhase.Residual, ref tm);
             LayerNorm.Forward(A(_ln2 + rc, (long)R * C), A(_ln2Mean + r1, R), A(_ln2Rstd + r1, R), A(_res2 + rc, (long)R * C),
                 PL(ParameterTensor.Ln2W, l, p, C), PL(ParameterTensor.Ln2B, l, p, C), R, C);
+            StepProfile.Lap(StepPhase.LayerNorm, ref tm);
             Linear.Forward(A(_fch + 4 * rc, 4L * R * C), A(_ln2 + rc, (long)R * C), PL(ParameterTensor.FcW, l, p, 4 * C * C), PL(ParameterTensor.FcB, l, p, 4 * C), R, C, 4 * C);
+            StepProfile.Lap(StepPhase.FcForward, ref tm);
             Gelu.Forward(A(_fchGelu + 4 * rc, 4L * R * C), A(_fch + 4 * rc, 4L * R * C));
+            StepProfile.Lap(StepPhase.Gelu, ref tm);
             Linear.Forward(A(_fcproj + rc, (long)R * C), A(_fchGelu + 4 * rc, 4L * R * C), PL(ParameterTensor.FcProjW, l, p, 4 * C * C), PL(ParameterTensor.FcProjB, l, p, C), R, 4 * C, C);
+            StepProfile.Lap(StepPhase.FcProjForward, ref tm);
             Residual.Forward(A(_res3 + rc, (long)R * C), A(_res2 + rc, (long)R * C), A(_fcproj + rc, (long)R * C));
+            StepProfile.Lap(StepPhase.Residual, ref tm);
             resIn = _res3 + rc;
         }
         LayerNorm.Forward(A(_lnf, (long)R * C), A(_lnfMean, R), A(_lnfRstd, R), A(resIn, (long)R * C), P(ParameterTensor.LnfW, p), P(ParameterTensor.LnfB, p), R, C);
+        StepProfile.Lap(StepPhase.LayerNorm, ref tm);
         Linear.Forward(A(_logits, (long)R * Vp), A(_lnf, (long)R * C), P(ParameterTensor.Wte, p), ReadOnlySpan<float>.Empty, R, C, Vp);
+        StepProfile.Lap(StepPhase.LmHeadForward, ref tm);
         SoftmaxCrossEntropy.Forward(A(_losses, R), A(_probs, (long)R * Vp), A(_logits, (long)R * Vp), Targets, R, V, Vp);
         double sum = 0;
         var losses = A(_losses, R);
         for (int i = 0; i < R; i++) sum += losses[i];
         LossSum = sum;
+        StepProfile.Lap(StepPhase.SoftmaxCe, ref tm);
     }
 
     /// <summary>
@@ -132,16 +163,29 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     {
         int b = RowCount, R = b * T, C = _cfg.Channels, NH = _cfg.NumHeads, V = _cfg.VocabSize, Vp = _cfg.PaddedVocabSize, L = _cfg.NumLayers;
         int att = b * NH * T * T;
-        if (!GradientsZeroed) _grads!.Span.Clear();
+        long tm = StepProfile.Start();
+        if (_overwrite)
+        {
+            // Tensors the backward accumulates into from their first contribution; everything else is overwritten.
+            G(ParameterTensor.Wpe).Clear();
+            G(ParameterTensor.Ln1W).Clear(); G(ParameterTensor.Ln1B).Clear();
+            G(ParameterTensor.Ln2W).Clear(); G(ParameterTensor.Ln2B).Clear();
+            G(ParameterTensor.LnfW).Clear(); G(ParameterTensor.LnfB).Clear();
+        }
+        else if (!GradientsZeroed) _grads!.Span.Clear();
         GradientsZeroed = false;
+        StepProfile.Lap(StepPhase.GradientZeroing, ref tm);
         Span<float> dlogits = A(_logits, (long)R * Vp);
         SoftmaxCrossEntropy.Backward(dlogits, A(_probs, (long)R * Vp), Targets, lossScale, R, V, Vp);
+        StepProfile.Lap(StepPhase.SoftmaxCe, ref tm);
         Span<float> dres = A(_dres, (long)R * C), dln = A(_dln, (long)R * C);
-        dln.Clear();
-        Linear.Backward(dln, G(ParameterTensor.Wte), Span<float>.Empty, dlogits, A(_lnf, (long)R * C), P(ParameterTensor.Wte, p), R, C, Vp);
+        LinearBackward(dln, G(ParameterTensor.Wte), Span<float>.Empty, dlogits, A(_lnf, (long)R * C), P(ParameterTensor.Wte, p), R, C, Vp);
+        StepProfile.Lap(StepPhase.LmHeadBackward, ref tm);
         dres.Clear();
+        StepProfile.Lap(StepPhase.ScratchClear, ref tm);
         long lastOut = L == 0 ? _encoded : _res3 + (long)(L - 1) * R * C;
         LayerNorm.Backward(dres, G(ParameterTensor.LnfW), G(ParameterTensor.LnfB), dln, A(lastOut, (long)R * C), P(ParameterTensor.LnfW, p), A(_lnfMean, R), A(_lnfRstd, R), R, C);
+        StepProfile.Lap(StepPhase.LayerNorm, ref tm);
         Span<float> dgelu = A(_dgelu, 4L * R * C), dfch = A(_dfch, 4L * R * C), datty = A(_datty, (long)R * C), dqkv = A(_dqkv, 3L * R * C);
         Span<float> dpreatt = A(_dpreatt, att), datt = A(_datt, att);
         for (int l = L - 1; l >= 0; l--)
@@ -149,23 +193,92 @@ internal sealed unsafe class SphereWorkspace : IDisposable
             long rc = (long)l * R * C, r1 = (long)l * R;
             long resIn = l == 0 ? _encoded : _res3 + (long)(l - 1) * R * C;
             // dres holds dLoss/d(res3); the residual passes it to res2 unchanged, plus the MLP branch below.
-            dgelu.Clear();
-            Linear.Backward(dgelu, GL(ParameterTensor.FcProjW, l, 4 * C * C), GL(ParameterTensor.FcProjB, l, C), dres, A(_fchGelu + 4 * rc, 4L * R * C), PL(ParameterTensor.FcProjW, l, p, 4 * C * C), R, 4 * C, C);
+            LinearBackward(dgelu, GL(ParameterTensor.FcProjW, l, 4 * C * C), GL(ParameterTensor.FcProjB, l, C), dres, A(_fchGelu + 4 * rc, 4L * R * C), PL(ParameterTensor.FcProjW, l, p, 4 * C * C), R, 4 * C, C);
+            StepProfile.Lap(StepPhase.FcProjBackward, ref tm);
             dfch.Clear();
+            StepProfile.Lap(StepPhase.ScratchClear, ref tm);
             Gelu.Backward(dfch, A(_fch + 4 * rc, 4L * R * C), dgelu);
-            dln.Clear();
-            Linear.Backward(dln, GL(ParameterTensor.FcW, l, 4 * C * C), GL(ParameterTensor.FcB, l, 4 * C), dfch, A(_ln2 + rc, (long)R * C), PL(ParameterTensor.FcW, l, p, 4 * C * C), R, C, 4 * C);
+            StepProfile.Lap(StepPhase.Gelu, ref tm);
+            LinearBackward(dln, GL(ParameterTensor.FcW, l, 4 * C * C), GL(ParameterTensor.FcB, l, 4 * C), dfch, A(_ln2 + rc, (long)R * C), PL(ParameterTensor.FcW, l, p, 4 * C * C), R, C, 4 * C);
+            StepProfile.Lap(StepPhase.FcBackward, ref tm);
             LayerNorm.Backward(dres, GL(ParameterTensor.Ln2W, l, C), GL(ParameterTensor.Ln2B, l, C), dln, A(_res2 + rc, (long)R * C), PL(ParameterTensor.Ln2W, l, p, C), A(_ln2Mean + r1, R), A(_ln2Rstd + r1, R), R, C);
+            StepProfile.Lap(StepPhase.LayerNorm, ref tm);
             // dres now holds dLoss/d(res2); it flows to the block input unchanged, plus the attention branch.
-            datty.Clear();
-            Linear.Backward(datty, GL(ParameterTensor.AttProjW, l, C * C), GL(ParameterTensor.AttProjB, l, C), dres, A(_atty + rc, (long)R * C), PL(ParameterTensor.AttProjW, l, p, C * C), R, C, C);
+            LinearBackward(datty, GL(ParameterTensor.AttProjW, l, C * C), GL(ParameterTensor.AttProjB, l, C), dres, A(_atty + rc, (long)R * C), PL(ParameterTensor.AttProjW, l, p, C * C), R, C, C);
+            StepProfile.Lap(StepPhase.AttProjBackward, ref tm);
             dqkv.Clear(); dpreatt.Clear(); datt.Clear();
+            StepProfile.Lap(StepPhase.ScratchClear, ref tm);
             Attention.Backward(dqkv, dpreatt, datt, datty, A(_qkv + 3 * rc, 3L * R * C), A(_att + (long)l * att, att), b, T, C, NH);
-            dln.Clear();
-            Linear.Backward(dln, GL(ParameterTensor.QkvW, l, 3 * C * C), GL(ParameterTensor.QkvB, l, 3 * C), dqkv, A(_ln1 + rc, (long)R * C), PL(ParameterTensor.QkvW, l, p, 3 * C * C), R, C, 3 * C);
+            StepProfile.Lap(StepPhase.Attention, ref tm);
+            LinearBackward(dln, GL(ParameterTensor.QkvW, l, 3 * C * C), GL(ParameterTensor.QkvB, l, 3 * C), dqkv, A(_ln1 + rc, (long)R * C), PL(ParameterTensor.QkvW, l, p, 3 * C * C), R, C, 3 * C);
+            StepProfile.Lap(StepPhase.QkvBackward, ref tm);
             LayerNorm.Backward(dres, GL(ParameterTensor.Ln1W, l, C), GL(ParameterTensor.Ln1B, l, C), dln, A(resIn, (long)R * C), PL(ParameterTensor.Ln1W, l, p, C), A(_ln1Mean + r1, R), A(_ln1Rstd + r1, R), R, C);
+            StepProfile.Lap(StepPhase.LayerNorm, ref tm);
         }
         Embedding.Backward(G(ParameterTensor.Wte), G(ParameterTensor.Wpe), dres, Inputs, b, T, C);
+        StepProfile.Lap(StepPhase.Embedding, ref tm);
+    }
+
+    /// <summary>
+    /// Linear.Backward's math. Overwrite mode: dinput = doutput·weight and dweight = doutputᵀ·input
+    /// (β = 0: no read of the old values, no clearing pass), dbias = Σ_r doutput[r] starting from row 0
+    /// then adding rows in order — bit for bit what Linear.Backward accumulates onto zeroed buffers.
+    /// Otherwise: clear dinput and accumulate with <see cref="Linear.Backward(Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, VectorWidth)"/>.
+    /// </summary>
+    private void LinearBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int R, int C, int OC)
+    {
+        if (!_overwrite)
+        {
+            dinput.Clear();
+            Linear.Backward(dinput, dweight, dbias, doutput, input, weight, R, C, OC);
+            return;
+        }
+        MultiplySplitK(R, C, OC, doutput, OC, weight, C, dinput, C);
+        Sgemm.Multiply(true, false, OC, C, R, 1f, doutput, OC, input, C, 0f, dweight, C);
+        if (dbias.IsEmpty) return;
+        if (R == 0) { dbias.Clear(); return; }
+        doutput[..OC].CopyTo(dbias);
+        for (int r = 1; r < R; r++) VectorMath.AddTo(dbias, doutput.Slice(r * OC, OC));
+    }
+
+    /// <summary>
+    /// C = A·B (A m×k, B k×n, no transposes, C overwritten) on the calling thread, as one <see cref="Sgemm"/> call would
+    /// compute it, but split along k at multiples of the GEMM's KC so that all m rows of A fit one
+    /// packed-A block. Why: with a long k (the LM head's dinput, k = Vp = 50304) the driver splits m
+    /// into blocks of about PackedAFloats/k rows (36 at Vp) and packs all of B (wte, 154 MB) once per
+    /// block; in k chunks B is packed once in all. Same bits: the driver sums each element over KC
+    /// slices in order, the first slice with β = 0 and every later one with β = 1, which is exactly what
+    /// chaining calls that start at KC multiples does.
+    /// </summary>
+    /// <param name="m">Rows of A and C.</param>
+    /// <param name="n">Columns of B and C.</param>
+    /// <param name="k">Columns of A, rows of B.</param>
+    /// <param name="a">A, row-major, leading dimension <paramref name="lda"/>.</param>
+    /// <param name="lda">Leading dimension of A (≥ k).</param>
+    /// <param name="b">B, row-major, leading dimension <paramref name="ldb"/>.</param>
+    /// <param name="ldb">Leading dimension of B (≥ n).</param>
+    /// <param name="c">C, overwritten.</param>
+    /// <param name="ldc">Leading dimension of C (≥ n).</param>
+    /// <param name="packedAFloats">The packed-A budget to fit (tests force small values to exercise the split).</param>
+    internal static void MultiplySplitK(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
+        long packedAFloats = -1)
+    {
+        int kc = Kernels.Gemm.GemmBlocking.KC;
+        if (packedAFloats < 0) packedAFloats = Kernels.Gemm.GemmBlocking.PackedAFloats;
+        // A block rounds its rows up to whole micro-panels: + 16 covers every kernel's MR.
+        long fit = packedAFloats / (m + 16L);
+        int chunk = (int)Math.Min(int.MaxValue, Math.Max(kc, fit / kc * kc));
+        if (chunk >= k)
+        {
+            Sgemm.Multiply(false, false, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
+            return;
+        }
+        for (int k0 = 0; k0 < k; k0 += chunk)
+        {
+            int kn = Math.Min(chunk, k - k0);
+            Sgemm.Multiply(false, false, m, n, kn, 1f, a[k0..], lda, b[(k0 * ldb)..], ldb, k0 == 0 ? 0f : 1f, c, ldc);
+        }
     }
 
     public void Dispose()

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Intrinsics;
 using Crystalline.Hpc.Kernels;
 using Crystalline.Hpc.Lattice;
 using Crystalline.Hpc.Model;
@@ -34,6 +35,10 @@ internal sealed unsafe class Trainer : IDisposable
     private readonly SphereWorkspace?[] _spheres;
     private readonly int[] _active;
     private readonly int[] _planDst, _planSrc;
+    // The plan grouped into runs of consecutive additions into the same destination: run g adds the
+    // buffers _runSrc[_runFirst[g].._runFirst[g+1]) to _runDst[g], in plan order (fused reduction).
+    private readonly nint[] _runDst, _runSrc;
+    private readonly int[] _runFirst;
     private readonly int _root;
     private readonly int[] _itemStart, _itemLength;
     private readonly bool[] _itemDecay;
@@ -44,18 +49,25 @@ internal sealed unsafe class Trainer : IDisposable
     private readonly long[] _sphereBusyTicks;
     private readonly long[] _workerSpheres;
     private bool _gradientsReady;
+    private readonly bool _overwrite;
 
     /// <param name="options">What fixes the arithmetic.</param>
     /// <param name="executor">Runs the spheres (sequential reference or the control process).</param>
     /// <param name="weights">Initial weights (copied); null: initialise from the seed.</param>
+    /// <param name="legacyGradientZeroing">
+    /// Bench and test switch: true restores the zero-then-accumulate gradient scheme (the reduction
+    /// clears each child slice and the optimizer each root slice after use, one addition pass per
+    /// child; see <see cref="SphereWorkspace"/>'s overwriteGradients). Same weights bit for bit either way.
+    /// </param>
     /// <exception cref="ArgumentException">invalid options, or an executor whose sphere count is not 12^depth.</exception>
-    public Trainer(TrainerOptions options, ISphereExecutor executor, GptParameters? weights = null)
+    public Trainer(TrainerOptions options, ISphereExecutor executor, GptParameters? weights = null, bool legacyGradientZeroing = false)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(executor);
         options.Validate();
         Options = options;
         _exec = executor;
+        _overwrite = !legacyGradientZeroing;
         int S = options.SphereCount;
         if (executor.SphereCount != S) throw new ArgumentException($"executor runs {executor.SphereCount} spheres, hierarchy depth {options.HierarchyDepth} needs {S}");
         Parameters = new GptParameters(options.Model);
@@ -75,7 +87,7 @@ internal sealed unsafe class Trainer : IDisposable
             if (rowsOf[s] is null) continue;
             // NUMA-local: the arena and gradient buffer live on the node of the worker that owns the sphere.
             int node = executor is ControlProcess cp ? cp.Placements[cp.HomeWorkerOf(s)].NumaNode : -1;
-            _spheres[s] = new SphereWorkspace(s, rowsOf[s].ToArray(), options.SeqLen, Parameters.Layout, withGradients: true, node);
+            _spheres[s] = new SphereWorkspace(s, rowsOf[s].ToArray(), options.SeqLen, Parameters.Layout, withGradients: true, node, _overwrite);
             active.Add(s);
         }
         _active = active.ToArray();
@@ -83,6 +95,12 @@ internal sealed unsafe class Trainer : IDisposable
         // scratch now so the steady state allocates nothing on any thread.
         executor.RunOnEachWorker(new GemmWarmUp(Math.Max(4 * options.Model.Channels, options.Model.PaddedVocabSize)));
         (_planDst, _planSrc, _root) = BuildReductionPlan(_spheres, options.HierarchyDepth);
+        var runDst = new List<nint>(); var runFirst = new List<int>();
+        for (int k = 0; k < _planDst.Length; k++)
+            if (k == 0 || _planDst[k] != _planDst[k - 1]) { runDst.Add((nint)_spheres[_planDst[k]]!.GradientPointer); runFirst.Add(k); }
+        runFirst.Add(_planDst.Length);
+        _runDst = runDst.ToArray(); _runFirst = runFirst.ToArray();
+        _runSrc = Array.ConvertAll(_planSrc, s => (nint)_spheres[s]!.GradientPointer);
 
         // Items: slices of the parameter vector that never straddle a tensor (decay differs per tensor).
         var starts = new List<int>(); var lengths = new List<int>(); var decay = new List<bool>();
@@ -201,7 +219,8 @@ internal sealed unsafe class Trainer : IDisposable
         _exec.RunEpoch(_sphereWork);
         long t1 = Stopwatch.GetTimestamp();
         _exec.RunParallel(_reduceWork, _itemStart.Length);
-        foreach (int s in _active) if (s != _root) _spheres[s]!.GradientsZeroed = true; // ReduceWork cleared every source slice
+        if (!_overwrite)
+            foreach (int s in _active) if (s != _root) _spheres[s]!.GradientsZeroed = true; // ReduceWork cleared every source slice
         LastComputeTicks = t1 - t0;
         LastReduceTicks = Stopwatch.GetTimestamp() - t1;
         _gradientsReady = true;
@@ -230,7 +249,7 @@ internal sealed unsafe class Trainer : IDisposable
         _adamWork.StepNumber = checked((int)(step + 1));
         _adamWork.GradientScale = gradScale;
         _exec.RunParallel(_adamWork, _itemStart.Length);
-        _spheres[_root]!.GradientsZeroed = true; // AdamWork cleared every slice of the reduced gradient after using it
+        if (!_overwrite) _spheres[_root]!.GradientsZeroed = true; // AdamWork cleared every slice of the reduced gradient after using it
         _gradientsReady = false;
         Interlocked.Increment(ref _weightVersion);
         long t1 = Stopwatch.GetTimestamp();
@@ -292,11 +311,12 @@ internal sealed unsafe class Trainer : IDisposable
         {
             SphereWorkspace? ws = t._spheres[sphereIndex];
             if (ws is null) return;
-            long t0 = Stopwatch.GetTimestamp();
+            long t0 = Stopwatch.GetTimestamp(), c0 = StepProfile.Start();
             float* p = t.Parameters.Pointer;
             ws.Forward(p);
             if (Backward) ws.Backward(p, LossScale);
             t._sphereBusyTicks[sphereIndex] += Stopwatch.GetTimestamp() - t0;
+            StepProfile.ChargeWorker(workerIndex, c0);
             if ((uint)workerIndex < (uint)t._workerSpheres.Length) t._workerSpheres[workerIndex]++;
         }
     }
@@ -305,15 +325,51 @@ internal sealed unsafe class Trainer : IDisposable
     {
         public void ExecuteItem(int itemIndex, int workerIndex)
         {
+            long tm = StepProfile.Start();
             int start = t._itemStart[itemIndex], len = t._itemLength[itemIndex];
-            for (int k = 0; k < t._planDst.Length; k++)
+            if (t._overwrite)
             {
-                var dst = new Span<float>(t._spheres[t._planDst[k]]!.GradientPointer + start, len);
-                var src = new Span<float>(t._spheres[t._planSrc[k]]!.GradientPointer + start, len);
-                VectorMath.AddTo(dst, src);
-                src.Clear(); // still in cache: cheaper than a separate pass before the next backward
+                for (int g = 0; g + 1 < t._runFirst.Length; g++)
+                    AddRun((float*)t._runDst[g] + start, t._runSrc, t._runFirst[g], t._runFirst[g + 1], start, len);
+            }
+            else
+            {
+                for (int k = 0; k < t._planDst.Length; k++)
+                {
+                    var dst = new Span<float>(t._spheres[t._planDst[k]]!.GradientPointer + start, len);
+                    var src = new Span<float>(t._spheres[t._planSrc[k]]!.GradientPointer + start, len);
+                    VectorMath.AddTo(dst, src);
+                    if (!t._overwrite) src.Clear(); // still in cache: cheaper than a separate pass before the next backward
+                }
             }
             t._itemSquares[itemIndex] = VectorMath.SumOfSquares(new ReadOnlySpan<float>(t._spheres[t._root]!.GradientPointer + start, len));
+            StepProfile.ChargeWorker(workerIndex, tm);
+            StepProfile.Lap(StepPhase.Reduction, ref tm);
+        }
+    }
+
+    /// <summary>
+    /// dst[i] = (…((dst[i] + src₀[i]) + src₁[i]) + …) over the run's sources in plan order: the same
+    /// float additions, in the same order, as one <see cref="VectorMath.AddTo"/> pass per source, but
+    /// each element is loaded and stored once instead of once per source.
+    /// </summary>
+    private static void AddRun(float* dst, nint[] sources, int first, int end, int offset, int len)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= len; i += 8)
+            {
+                var v = Vector256.Load(dst + i);
+                for (int k = first; k < end; k++) v += Vector256.Load((float*)sources[k] + offset + i);
+                v.Store(dst + i);
+            }
+        }
+        for (; i < len; i++)
+        {
+            float v = dst[i];
+            for (int k = first; k < end; k++) v += ((float*)sources[k])[offset + i];
+            dst[i] = v;
         }
     }
 
@@ -325,6 +381,7 @@ internal sealed unsafe class Trainer : IDisposable
 
         public void ExecuteItem(int itemIndex, int workerIndex)
         {
+            long tm = StepProfile.Start();
             int start = t._itemStart[itemIndex], len = t._itemLength[itemIndex];
             var p = new Span<float>(t.Parameters.Pointer + start, len);
             var g = new ReadOnlySpan<float>(t._spheres[t._root]!.GradientPointer + start, len);
@@ -332,7 +389,9 @@ internal sealed unsafe class Trainer : IDisposable
             var v = new Span<float>(t.State.V.Pointer + start, len);
             if (t._itemDecay[itemIndex]) AdamW.Update(p, g, m, v, in Decayed, StepNumber, GradientScale);
             else AdamW.Update(p, g, m, v, in Plain, StepNumber, GradientScale);
-            new Span<float>(t._spheres[t._root]!.GradientPointer + start, len).Clear(); // ready for the next backward
+            if (!t._overwrite) new Span<float>(t._spheres[t._root]!.GradientPointer + start, len).Clear(); // ready for the next backward
+            StepProfile.ChargeWorker(workerIndex, tm);
+            StepProfile.Lap(StepPhase.Optimizer, ref tm);
         }
     }
 }

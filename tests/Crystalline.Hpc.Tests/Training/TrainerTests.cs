@@ -79,9 +79,9 @@ public class TrainerTests
         Assert.Null(small.Sphere(3)); // no rows → no arena, no gradient buffer
     }
 
-    private static byte[] TrainWeights(ISphereExecutor exec, int B, int T, int depth, int steps)
+    private static byte[] TrainWeights(ISphereExecutor exec, int B, int T, int depth, int steps, bool legacyGradientZeroing = false)
     {
-        using var trainer = new Trainer(Options(B, T, depth) with { TotalSteps = steps }, exec);
+        using var trainer = new Trainer(Options(B, T, depth) with { TotalSteps = steps }, exec, legacyGradientZeroing: legacyGradientZeroing);
         for (int s = 0; s < steps; s++)
         {
             int[] inp = Tokens(B * T, Tiny.VocabSize, (ulong)(100 + s)), tgt = Tokens(B * T, Tiny.VocabSize, (ulong)(200 + s));
@@ -101,6 +101,18 @@ public class TrainerTests
                 Assert.Equal(reference, TrainWeights(cp, B, T, depth, 20));
             Assert.Equal(reference, TrainWeights(new PoolExecutor(depth, threads), B, T, depth, 20));
         }
+    }
+
+    [Theory]
+    [InlineData(13, 6, 1, 8)]
+    [InlineData(26, 3, 2, 4)]
+    public void Overwriting_first_gradient_contributions_gives_the_same_bits_as_zero_then_accumulate(int B, int T, int depth, int steps)
+    {
+        // The fast scheme (β = 0 GEMMs, no zeroing pass, fused reduction) must not change a bit.
+        byte[] legacy = TrainWeights(new SequentialExecutor(depth), B, T, depth, steps, legacyGradientZeroing: true);
+        Assert.Equal(legacy, TrainWeights(new SequentialExecutor(depth), B, T, depth, steps));
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = depth, SpinRounds = 50 });
+        Assert.Equal(legacy, TrainWeights(cp, B, T, depth, steps));
     }
 
     [Fact]
@@ -215,6 +227,11 @@ public class TrainerTests
         using var tr = new Trainer(Options(B, T), probe);
         int[] inp = Tokens(B * T, 11, 1), tgt = Tokens(B * T, 11, 2);
         tr.Step(inp, tgt); tr.Step(inp, tgt);
+        // A thread's first GEMM allocates its pack scratch (once per thread, not per step). On a loaded
+        // machine work stealing can leave a worker idle through the first steps, so warm up until every
+        // worker has run a sphere.
+        for (int i = 0; i < 200 && tr.WorkerSphereRuns.IndexOf(0L) >= 0; i++) tr.Step(inp, tgt);
+        Assert.True(tr.WorkerSphereRuns.IndexOf(0L) < 0, "a worker never ran a sphere in 200 steps");
         Interlocked.Exchange(ref probe.Allocated, 0);
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 5; i++) tr.Step(inp, tgt);
