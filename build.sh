@@ -37,7 +37,7 @@ case "$verb" in
     rm -rf "$root/artifacts/test-results"
     dotnet test "$root/tests/Crystalline.Hpc.Tests/Crystalline.Hpc.Tests.csproj" -c Release --no-build -nologo \
       --logger "trx;LogFileName=results.trx" --logger "console;verbosity=minimal" \
-      --results-directory "$root/artifacts/test-results" "$@"
+      --blame-hang-timeout 10m --results-directory "$root/artifacts/test-results" "$@"
     ;;
   train)
     build
