@@ -1,3 +1,4 @@
+using Crystalline.Hpc.Platform;
 using System.Diagnostics;
 using Crystalline.Hpc.Kernels;
 

@@ -1,3 +1,4 @@
+using Crystalline.Hpc.Platform;
 using Crystalline.Hpc.Kernels.Gemm;
 using Crystalline.Hpc.Memory;
 

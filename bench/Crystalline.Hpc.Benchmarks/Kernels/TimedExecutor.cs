@@ -1,3 +1,4 @@
+using Crystalline.Hpc.Platform;
 using Crystalline.Hpc.Scheduling;
 
 namespace Crystalline.Hpc.Benchmarks.Kernels;

@@ -1,3 +1,4 @@
+using Crystalline.Hpc.Platform;
 using System.Diagnostics;
 using System.Globalization;
 using Crystalline.Hpc.Model;
@@ -35,7 +36,7 @@ internal static class TrainStepBench
         double peakPerCore = double.Parse(Arg("--peak-gflops-per-core", "210"), CultureInfo.InvariantCulture);
         long n = ParameterLayout.CountParameters(cfg);
         Console.WriteLine($"train-step: {cfg.Describe()}, {n:N0} parameters, {steps} timed steps after {warm} warm-up, peak {peakPerCore} GFLOP/s per core");
-        if (profile && Kernels.ThreadClock.Available)
+        if (profile && ThreadClock.Available)
             // The nominal peak assumes an idle core; on a shared machine (SMT siblings, frequency) one
             // CPU-second may buy less, so the FMA loop's rate per CPU-second now is printed alongside.
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FMA peak now, 1 thread, per thread-CPU-second: {Kernels.FmaPeak.MeasureCpu():F1} GFLOP/s (Vector512)"));

@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Crystalline.Hpc.Platform;
 
 namespace Crystalline.Hpc.Training;
 
@@ -20,39 +20,16 @@ internal enum StepPhase
 /// </summary>
 internal static partial class StepProfile
 {
-    private const int ClockThreadCpuTimeId = 3;
-
     /// <summary>Workers tracked by <see cref="ChargeWorker"/> (higher indices are not counted).</summary>
     public const int MaxWorkers = 256;
     private static readonly long[] s_ns = new long[Enum.GetValues<StepPhase>().Length];
     private static readonly long[] s_workerNs = new long[MaxWorkers];
-    private static readonly bool s_available = OperatingSystem.IsLinux() && Probe();
+    private static readonly bool s_available = ThreadClock.Available;
 
     /// <summary>When false (default) <see cref="Start"/> and <see cref="Lap"/> cost one branch.</summary>
     public static bool Enabled { get; set; }
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    [LibraryImport("libc", EntryPoint = "clock_gettime")]
-    private static partial int ClockGetTime(int clock, out TimeSpec time);
-
-    private static bool Probe()
-    {
-        try { return ClockGetTime(ClockThreadCpuTimeId, out _) == 0; }
-        catch (DllNotFoundException) { return false; }
-        catch (EntryPointNotFoundException) { return false; }
-    }
-
-    private static long NowNs()
-    {
-        ClockGetTime(ClockThreadCpuTimeId, out var t);
-        return t.Seconds * 1_000_000_000L + t.Nanoseconds;
-    }
+    private static long NowNs() => ThreadClock.NowNanoseconds();
 
     /// <summary>Thread CPU time now (ns), or 0 when profiling is off.</summary>
     public static long Start() => Enabled && s_available ? NowNs() : 0;

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Crystalline.Hpc.Benchmarks.Kernels;
+namespace Crystalline.Hpc.Platform;
 
 /// <summary>
 /// CPU time of the calling thread (Linux clock_gettime(CLOCK_THREAD_CPUTIME_ID)). On a machine shared
@@ -31,10 +31,13 @@ internal static partial class ThreadClock
     }
 
     /// <summary>Seconds of CPU time this thread has used (0 where unavailable).</summary>
-    public static double Now()
+    public static double Now() => NowNanoseconds() * 1e-9;
+
+    /// <summary>Nanoseconds of CPU time this thread has used (0 where unavailable).</summary>
+    public static long NowNanoseconds()
     {
         if (!Available) return 0;
         ClockGetTime(ClockThreadCpuTimeId, out var t);
-        return t.Seconds + t.Nanoseconds * 1e-9;
+        return t.Seconds * 1_000_000_000L + t.Nanoseconds;
     }
 }
