@@ -236,21 +236,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     public void RunEpoch(ISphereWork work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        Enter();
-        try
-        {
-            _sphereWork = work;
-            _mode = ModeEpoch;
-            Fork(SphereCount);
-            Participate();
-            Join();
-            _sphereWork = null;
-            ThrowIfWorkFailed();
-        }
-        finally
-        {
-            Volatile.Write(ref _running, 0);
-        }
+        Run(ModeEpoch, work, null, 0, SphereCount);
     }
 
     /// <inheritdoc/>
@@ -264,22 +250,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         ArgumentNullException.ThrowIfNull(work);
         ArgumentOutOfRangeException.ThrowIfNegative(itemCount);
         if (itemCount == 0) return;
-        Enter();
-        try
-        {
-            _parallelWork = work;
-            _parallelItemCount = itemCount;
-            _mode = ModeParallel;
-            Fork(itemCount);
-            Participate();
-            Join();
-            _parallelWork = null;
-            ThrowIfWorkFailed();
-        }
-        finally
-        {
-            Volatile.Write(ref _running, 0);
-        }
+        Run(ModeParallel, null, work, itemCount, itemCount);
     }
 
     /// <summary>
@@ -293,14 +264,24 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     public void RunOnEachWorker(IParallelWork work)
     {
         ArgumentNullException.ThrowIfNull(work);
+        Run(ModeEachWorker, null, work, 0, _workers.Length);
+    }
+
+    // One fork-join of any kind: publish the epoch's parameters (after Enter bumped the setup
+    // sequence), fork, take part as worker 0, wait, rethrow what the items threw.
+    private void Run(int mode, ISphereWork? sphereWork, IParallelWork? parallelWork, int parallelItemCount, long pending)
+    {
         Enter();
         try
         {
-            _parallelWork = work;
-            _mode = ModeEachWorker;
-            Fork(_workers.Length);
+            _sphereWork = sphereWork;
+            _parallelWork = parallelWork;
+            _parallelItemCount = parallelItemCount;
+            _mode = mode;
+            Fork(pending);
             Participate();
             Join();
+            _sphereWork = null;
             _parallelWork = null;
             ThrowIfWorkFailed();
         }
