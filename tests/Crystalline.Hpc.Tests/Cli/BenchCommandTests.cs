@@ -5,26 +5,10 @@ namespace Crystalline.Hpc.Tests.Cli;
 
 // Runs the real measurements with tiny sizes: checks the tables and the built-in cross-checks
 // (work counts, prime counts, bitwise-equal weights), never the timings.
-[Collection("Console")]
+[Collection(ConsoleCollection.Name)]
 public sealed class BenchCommandTests
 {
-    private static (int Code, string Output) Run(params string[] args)
-    {
-        var oldOut = Console.Out;
-        var oldErr = Console.Error;
-        var sw = new StringWriter();
-        Console.SetOut(sw);
-        Console.SetError(sw);
-        try
-        {
-            return (Program.Main(args), sw.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Output) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void Gemm_prints_peak_and_shape_table()

@@ -1,33 +1,14 @@
 using Crystalline.Cli;
+using Crystalline.Hpc.Tests.Cli;
 using Xunit;
 
 namespace Crystalline.Hpc.Tests.Lattice;
 
-[CollectionDefinition("LatticeConsole", DisableParallelization = true)]
-public sealed class LatticeConsoleCollection;
-
 /// <summary>The <c>crystalline lattice</c> command through Program.Main (console captured; run alone).</summary>
-[Collection("LatticeConsole")]
+[Collection(ConsoleCollection.Name)]
 public class LatticeCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        TextWriter oldOut = Console.Out, oldErr = Console.Error;
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            int code = Program.Main(args);
-            return (code, o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.RunSeparate(args);
 
     [Fact]
     public void Constants_print_both_forms_and_the_truth_about_the_markers()

@@ -1,28 +1,13 @@
 using Crystalline.Cli;
+using Crystalline.Hpc.Tests.Cli;
 using Xunit;
 
 namespace Crystalline.Hpc.Tests.Primes;
 
-[Collection("Console")]
+[Collection(ConsoleCollection.Name)]
 public sealed class PrimesCommandTests
 {
-    private static (int Code, string Output) Run(params string[] args)
-    {
-        var oldOut = Console.Out;
-        var oldErr = Console.Error;
-        var sw = new StringWriter();
-        Console.SetOut(sw);
-        Console.SetError(sw);
-        try
-        {
-            return (Program.Main(args), sw.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Output) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void Count_prints_result_classes_spheres_and_markers()

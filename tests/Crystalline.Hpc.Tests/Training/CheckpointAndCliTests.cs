@@ -1,10 +1,12 @@
 using System.Buffers.Binary;
 using Crystalline.Hpc.Model;
 using Crystalline.Hpc.Training;
+using Crystalline.Hpc.Tests.Cli;
 using Xunit;
 
 namespace Crystalline.Hpc.Tests.Training;
 
+[Collection(ConsoleCollection.Name)]
 public sealed class CheckpointAndCliTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "crystalline-train-tests-" + Guid.NewGuid().ToString("N"));
@@ -24,14 +26,7 @@ public sealed class CheckpointAndCliTests : IDisposable
 
     private static int Cli(params string[] args) => CliWithOutput(args).Code;
 
-    private static (int Code, string Output) CliWithOutput(string[] args)
-    {
-        var writer = new StringWriter();
-        var oldOut = Console.Out; var oldErr = Console.Error;
-        Console.SetOut(writer); Console.SetError(writer);
-        try { return (Crystalline.Cli.Program.Main(args), writer.ToString()); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
-    }
+    private static (int Code, string Output) CliWithOutput(string[] args) => CliRunner.Run(args);
 
     private string Corpus(int bytes = 20_000)
     {
