@@ -36,8 +36,8 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
 
     private readonly ControlProcessOptions _options;
     private readonly Worker[] _workers;
-    private readonly int[] _homeOfSphere;
-    private readonly int[] _leafNodeIds;
+    private int[] _homeOfSphere = [];
+    private int[] _leafNodeIds = [];
     private readonly SchedulerStatistics _statistics;
     private readonly WakeSignal _controlSignal = new();
     private readonly bool _stealing;
@@ -55,8 +55,14 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     // resetting a counter on line 1 would first have to fetch it back from the last worker to finish.
     private readonly AlignedBuffer<long> _hot;
     private readonly unsafe long* _hotLines; // _hot's memory; freed only after every worker has exited
-    private readonly unsafe SchedulerStatistics.Block* _sphereStats; // the statistics' memory, likewise
+    private unsafe SchedulerStatistics.Block* _sphereStats; // the statistics' memory, likewise (replaced by a reshape, between epochs)
     private readonly unsafe SchedulerStatistics.Block* _workerStats;
+    // Spawn and terminate requests from work items, applied by the control thread when the epoch ends:
+    // a hierarchy node id in the low 32 bits, the kind in the high ones.
+    private readonly BoundedMpmcQueue<long, NoInterleaving> _shapeRequests = new(ShapeRequestCapacity);
+    private const int ShapeRequestCapacity = 1024;
+    private const long KindSpawn = 1L << 32;
+    private const long KindTerminate = 2L << 32;
     private ISphereWork? _sphereWork;
     private IParallelWork? _parallelWork;
     private volatile bool _shutdown;
@@ -113,19 +119,15 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         _spinRounds = _options.SpinRounds;
         _callerIsWorker0 = _options.UseCallingThread;
         int n = _options.WorkerCount;
-        HierarchyDepth = _options.HierarchyDepth;
-        SphereCount = Pow12(HierarchyDepth);
         Allocation = new ThreadAllocation(n);
-
-        _homeOfSphere = new int[SphereCount];
-        var leavesOf = new List<int>[n];
-        for (int w = 0; w < n; w++) leavesOf[w] = new List<int>();
-        for (int s = 0; s < SphereCount; s++)
+        int initialLeaves = Pow12(_options.HierarchyDepth);
+        Hierarchy = new SphereHierarchy(new SphereHierarchyLimits
         {
-            int home = ComputeHome(s, HierarchyDepth, Allocation);
-            _homeOfSphere[s] = home;
-            leavesOf[home].Add(s);
-        }
+            // Room to spawn on demand: every worker may serve up to 12^3 leaves (or the initial tree's count).
+            MaxDepth = Math.Max(_options.HierarchyDepth, 4), ThreadQuota = n, MaxLeavesPerThread = Math.Max(initialLeaves, 1728),
+        });
+        if (!Hierarchy.TrySpawnToDepth(_options.HierarchyDepth, out string? why)) throw new InvalidOperationException("could not build the sphere hierarchy: " + why);
+        int[][] leavesOf = DealLeaves(Hierarchy, Allocation, out int[] homes, out int[] nodeIds);
 
         IPlatform platform = PlatformServices.Current;
         int[] cpus = platform.GetCurrentAffinity();
@@ -135,28 +137,20 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         _workers = new Worker[n];
         // Every deque holds the largest share: a thief pushes a share it claims into its own deque,
         // which is empty at that moment, so pushes overflow only if this sizing is wrong.
-        int maxShare = Math.Max(_stealing ? _options.ParallelChunksPerWorker : 1, leavesOf.Max(l => l.Count));
+        int capacity = DequeCapacityFor(leavesOf);
         for (int w = 0; w < n; w++)
         {
             int cpu = cpus[w % cpus.Length];
-            int capacity = maxShare;
-            _workers[w] = new Worker(w, cpu, platform.NumaNodeOfCpu(cpu), leavesOf[w].ToArray(), capacity);
+            _workers[w] = new Worker(w, cpu, platform.NumaNodeOfCpu(cpu), capacity);
         }
         for (int w = 0; w < n; w++) _workers[w].Victims = VictimOrder(w, _workers);
 
-        _statistics = new SchedulerStatistics(SphereCount, n);
+        _statistics = new SchedulerStatistics(homes.Length, n);
         unsafe
         {
-            _sphereStats = _statistics.SphereBlocks;
             _workerStats = _statistics.WorkerBlocks;
         }
-        Hierarchy = new SphereHierarchy(new SphereHierarchyLimits
-        {
-            MaxDepth = Math.Max(HierarchyDepth, 4), ThreadQuota = n, MaxLeavesPerThread = SphereCount,
-        });
-        if (!Hierarchy.TrySpawnToDepth(HierarchyDepth, out string? why)) throw new InvalidOperationException("could not build the sphere hierarchy: " + why);
-        _leafNodeIds = new int[SphereCount];
-        for (int s = 0; s < SphereCount; s++) _leafNodeIds[s] = Hierarchy.Leaves[s].Id;
+        InstallLayout(leavesOf, homes, nodeIds);
         Messenger = _options.MailboxCapacity > 0 ? new SphereMessenger(Hierarchy, _options.MailboxCapacity, _statistics) : null;
         int firstThread = _callerIsWorker0 ? 1 : 0;
         if (_callerIsWorker0)
@@ -193,10 +187,18 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     public int WorkerCount => _workers.Length;
 
     /// <inheritdoc/>
-    public int SphereCount { get; }
+    /// <remarks>The leaves of <see cref="Hierarchy"/>: 12^d for the uniform tree the control process starts
+    /// with; it changes when the shape does (<see cref="ApplyHierarchyShape"/>, <see cref="RequestSpawn"/>).</remarks>
+    public int SphereCount { get; private set; }
 
-    /// <summary>The hierarchy depth d: <see cref="SphereCount"/> = 12^d.</summary>
-    public int HierarchyDepth { get; }
+    /// <summary>The deepest level that holds a leaf: d for the uniform tree of 12^d leaves the control process starts with.</summary>
+    public int HierarchyDepth { get; private set; }
+
+    /// <summary>Bumped each time the leaves are dealt anew after a shape change (0 for the initial tree).</summary>
+    public int ShapeVersion { get; private set; }
+
+    /// <summary>Why the last spawn or terminate request could not be applied (a quota, the depth limit), or null.</summary>
+    public string? LastShapeRefusal { get; private set; }
 
     /// <summary>True when idle workers steal.</summary>
     public bool WorkStealingEnabled => _stealing;
@@ -208,7 +210,9 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     public IReadOnlyList<WorkerPlacement> Placements { get; }
 
     /// <summary>The sphere hierarchy: root, the 12 spheres and their descendants down to the leaves of an epoch.
-    /// Leaf sphere s of an epoch is <c>Hierarchy.Leaves[s]</c>. Do not change its shape while the control process uses it.</summary>
+    /// Leaf sphere s of an epoch is <c>Hierarchy.Leaves[s]</c>. Change its shape only between epochs, from the
+    /// control thread, and then call <see cref="ApplyHierarchyShape"/>; work items ask for changes with
+    /// <see cref="RequestSpawn"/> and <see cref="RequestTerminate"/> instead.</summary>
     public SphereHierarchy Hierarchy { get; }
 
     /// <summary>Mailboxes between parent, child and sibling spheres (null when <see cref="ControlProcessOptions.MailboxCapacity"/> is 0).</summary>
@@ -240,6 +244,177 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(worker);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(worker, WorkerCount);
         return _workers[worker].Leaves;
+    }
+
+    /// <summary>
+    /// Asks for leaf <paramref name="sphere"/> to spawn its 12 children once the current epoch ends (recursive
+    /// spawning on demand). Thread-safe and allocation-free: call it from a work item, or from the control
+    /// thread between epochs (then it is applied when the next epoch ends, or by <see cref="ApplyHierarchyShape"/>).
+    /// The control thread applies requests in arrival order within the hierarchy's limits (depth, thread and
+    /// memory quotas); a refused one leaves the shape as it was and sets <see cref="LastShapeRefusal"/>.
+    /// </summary>
+    /// <returns>False when 1024 requests are already waiting.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">sphere outside 0 … SphereCount−1.</exception>
+    public bool RequestSpawn(int sphere) => EnqueueShapeRequest(sphere, KindSpawn);
+
+    /// <summary>
+    /// Asks for the family of leaf <paramref name="sphere"/> — it and its 11 siblings, with their parent's other
+    /// descendants — to terminate once the current epoch ends, so that the parent becomes a leaf again (the 12-fold
+    /// structure is kept: a family goes as a whole). The 12 symmetry groups themselves are never terminated.
+    /// Thread-safe and allocation-free, like <see cref="RequestSpawn"/>.
+    /// </summary>
+    /// <returns>False when 1024 requests are already waiting.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">sphere outside 0 … SphereCount−1.</exception>
+    public bool RequestTerminate(int sphere) => EnqueueShapeRequest(sphere, KindTerminate);
+
+    private bool EnqueueShapeRequest(int sphere, long kind)
+    {
+        int[] nodeIds = _leafNodeIds; // the current layout's; a reshape happens only between epochs
+        ArgumentOutOfRangeException.ThrowIfNegative(sphere);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sphere, nodeIds.Length);
+        return _shapeRequests.TryEnqueue(kind | (uint)nodeIds[sphere]);
+    }
+
+    /// <summary>
+    /// Deals the leaves of <see cref="Hierarchy"/> to the workers again after its shape was changed directly
+    /// (<see cref="SphereHierarchy.TrySpawnChildren"/>, <see cref="SphereHierarchy.TerminateChildren"/>), after
+    /// applying any waiting <see cref="RequestSpawn"/>/<see cref="RequestTerminate"/> requests. Leaf s is then
+    /// <c>Hierarchy.Leaves[s]</c> again; each leaf's home is the owner of its top-level group (with more than 12
+    /// workers, the group's leaves are split among the workers serving it in contiguous blocks, as at start).
+    /// Per-sphere statistics restart from zero for the new leaves (worker counters carry on); mailboxes are
+    /// added for spawned spheres. Allocates; call it between epochs from the control thread, not while another
+    /// thread reads <see cref="Statistics"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">called from a work item or during an epoch; the hierarchy's
+    /// invariants do not hold; or the 12 symmetry groups are not all present.</exception>
+    /// <exception cref="ObjectDisposedException">the control process was disposed.</exception>
+    public void ApplyHierarchyShape()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (t_workerOf == this) throw new InvalidOperationException("the shape cannot be changed from inside a work item; use RequestSpawn/RequestTerminate");
+        if (Interlocked.Exchange(ref Running, 1) != 0) throw new InvalidOperationException("the shape cannot be changed while an epoch runs");
+        try
+        {
+            DrainShapeRequests();
+            Reshape();
+        }
+        finally
+        {
+            Volatile.Write(ref Running, 0);
+        }
+    }
+
+    // Applies waiting requests to the hierarchy; true when its shape changed.
+    private bool DrainShapeRequests()
+    {
+        bool changed = false;
+        while (_shapeRequests.TryDequeue(out long request))
+        {
+            SphereNode? node = Hierarchy.Find((int)(uint)request);
+            if (node is null) continue; // terminated by an earlier request
+            if ((request & ~0xFFFF_FFFFL) == KindSpawn)
+            {
+                if (!node.IsLeaf) continue; // asked twice
+                if (Hierarchy.TrySpawnChildren(node, out string? why)) changed = true;
+                else LastShapeRefusal = why;
+            }
+            else
+            {
+                SphereNode? parent = node.Parent;
+                if (parent is null || parent.Level == 0)
+                {
+                    LastShapeRefusal = $"{node} is one of the 12 symmetry groups, which are never terminated";
+                    continue;
+                }
+                if (Hierarchy.TerminateChildren(parent) > 0) changed = true;
+            }
+        }
+        return changed;
+    }
+
+    // Deals the hierarchy's current leaves. Only between epochs, with Running held by the caller.
+    private void Reshape()
+    {
+        if (!Hierarchy.Validate(out string? problem)) throw new InvalidOperationException("the sphere hierarchy is inconsistent: " + problem);
+        if (Hierarchy.Root.IsLeaf && _options.HierarchyDepth > 0)
+            throw new InvalidOperationException("the 12 symmetry groups must stay: the root has no children");
+        int[][] leavesOf = DealLeaves(Hierarchy, Allocation, out int[] homes, out int[] nodeIds);
+        // A worker that slept through the last epoch may still claim its (empty) share of it once it wakes;
+        // bumping the setup sequence first makes such a late claim fail Fill's check if it reads the new
+        // leaves (Fill reads them before the check), so no sphere ever runs outside an epoch.
+        Interlocked.Increment(ref SetupSeq);
+        int capacity = DequeCapacityFor(leavesOf);
+        // Every deque is empty between epochs, so a late thief finds nothing in an old one either.
+        if (capacity > _workers[0].Deque.Capacity)
+            foreach (Worker w in _workers) w.Deque = new ChaseLevDeque<NoInterleaving>(capacity);
+        _statistics.ResizeSpheres(homes.Length);
+        InstallLayout(leavesOf, homes, nodeIds);
+        Messenger?.Synchronize();
+        ShapeVersion++;
+    }
+
+    private void InstallLayout(int[][] leavesOf, int[] homes, int[] nodeIds)
+    {
+        for (int w = 0; w < _workers.Length; w++) _workers[w].Leaves = leavesOf[w];
+        _homeOfSphere = homes;
+        _leafNodeIds = nodeIds;
+        SphereCount = homes.Length;
+        HierarchyDepth = Hierarchy.Depth;
+        unsafe { _sphereStats = _statistics.SphereBlocks; }
+    }
+
+    // Every deque holds the largest share: a thief pushes a share it claims into its own deque, which is
+    // empty at that moment, so pushes overflow only if this sizing is wrong.
+    private int DequeCapacityFor(int[][] leavesOf) =>
+        Math.Max(_stealing ? _options.ParallelChunksPerWorker : 1, leavesOf.Max(l => l.Length));
+
+    /// <summary>
+    /// The home worker of every leaf of <paramref name="hierarchy"/> (in <see cref="SphereHierarchy.Leaves"/>
+    /// order) and each worker's leaves, ascending: a leaf belongs to the owner of its top-level group by
+    /// <paramref name="allocation"/>; with more than 12 workers, group g is served by workers g, g+12, g+24 …
+    /// and its leaves (contiguous in depth-first order) are split among them in contiguous blocks, so a
+    /// family stays on one worker or on sibling workers. The root alone (depth 0) runs on worker 0.
+    /// </summary>
+    internal static int[][] DealLeaves(SphereHierarchy hierarchy, ThreadAllocation allocation, out int[] homes, out int[] nodeIds)
+    {
+        IReadOnlyList<SphereNode> leaves = hierarchy.Leaves;
+        int n = allocation.ThreadCount;
+        int groups = ThreadAllocation.SymmetryGroupCount;
+        homes = new int[leaves.Count];
+        nodeIds = new int[leaves.Count];
+        var topGroup = new int[leaves.Count];
+        var leavesInGroup = new int[groups];
+        for (int s = 0; s < leaves.Count; s++)
+        {
+            SphereNode node = leaves[s];
+            nodeIds[s] = node.Id;
+            while (node.Level > 1) node = node.Parent!;
+            topGroup[s] = node.Level == 0 ? -1 : node.Group;
+            if (topGroup[s] >= 0) leavesInGroup[topGroup[s]]++;
+        }
+        var seenInGroup = new int[groups];
+        var lists = new List<int>[n];
+        for (int w = 0; w < n; w++) lists[w] = [];
+        for (int s = 0; s < leaves.Count; s++)
+        {
+            int g = topGroup[s];
+            int home;
+            if (g < 0) home = 0;
+            else
+            {
+                int owner = allocation.OwnerOf(g);
+                // Below 12 workers every owner has no sibling worker (owner + 12 ≥ n), so this is the owner.
+                int servers = owner < groups ? (n - owner + groups - 1) / groups : 1;
+                int k = (int)((long)seenInGroup[g] * servers / leavesInGroup[g]);
+                home = owner + k * groups;
+            }
+            if (g >= 0) seenInGroup[g]++;
+            homes[s] = home;
+            lists[home].Add(s);
+        }
+        var result = new int[n][];
+        for (int w = 0; w < n; w++) result[w] = lists[w].ToArray();
+        return result;
     }
 
     /// <summary>
@@ -306,7 +481,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     // sequence), fork, take part as worker 0, wait, rethrow what the items threw.
     private void Run(int mode, ISphereWork? sphereWork, IParallelWork? parallelWork, int parallelItemCount, long pending)
     {
-        Enter();
+        long epoch = Enter();
         try
         {
             // Written only when they change: the line they share with fields every worker reads
@@ -315,9 +490,11 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             if (!ReferenceEquals(_parallelWork, parallelWork)) _parallelWork = parallelWork;
             ParallelItemCount = parallelItemCount;
             Mode = mode;
-            Fork(pending);
+            Fork(pending, epoch);
             Participate();
             Join();
+            // Spawn/terminate requests made by this epoch's work items take effect before the next epoch.
+            if (_shapeRequests.Count > 0 && DrainShapeRequests()) Reshape();
             ThrowIfWorkFailed();
         }
         finally
@@ -326,18 +503,20 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         }
     }
 
-    private void Enter()
+    // Returns the number of the epoch being set up (the setup sequence, which a reshape also bumps, so
+    // epoch numbers grow but may skip).
+    private long Enter()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (t_workerOf == this) throw new InvalidOperationException("an epoch cannot be started from inside a work item of the same control process");
         if (Interlocked.Exchange(ref Running, 1) != 0) throw new InvalidOperationException("another epoch is already running on this control process");
-        Interlocked.Increment(ref SetupSeq);
+        return Interlocked.Increment(ref SetupSeq);
     }
 
-    private void Fork(long items)
+    private void Fork(long items, long epoch)
     {
         Target += items; // only the control thread writes it
-        Interlocked.Increment(ref Epoch); // full fence: publishes work, mode and counters
+        Interlocked.Exchange(ref Epoch, epoch); // full fence: publishes work, mode and counters
         for (int w = _callerIsWorker0 ? 1 : 0; w < _workers.Length; w++) _workers[w].Signal.Wake();
     }
 
@@ -606,6 +785,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         bool foreign = !ReferenceEquals(into, shareOf);
         long mode = Mode;
         long count = ParallelItemCount;
+        int[] leaves = shareOf.Leaves; // before the check too: a reshape bumps the setup sequence before it deals new leaves
         Interlocked.MemoryBarrier(); // the reads above complete before the check below
         if (Volatile.Read(ref SetupSeq) != claimedEpoch) return 0;
         if (mode == ModeEachWorker)
@@ -620,7 +800,6 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         }
         if (mode == ModeEpoch)
         {
-            int[] leaves = shareOf.Leaves;
             for (int i = leaves.Length - 1; i >= 0; i--)
             {
                 if (foreign) SphereStats(leaves[i]).StealsGiven++; // the claimer is this sphere's only writer now
@@ -697,25 +876,6 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         }
     }
 
-    /// <summary>
-    /// The home worker of leaf <paramref name="sphere"/> at depth <paramref name="depth"/>: the owner of
-    /// its top-level group by <paramref name="allocation"/>; with more than 12 workers, group g is served
-    /// by workers g, g+12, g+24 … and its leaves are split among them in contiguous blocks (its children
-    /// go to sibling threads). At depth 1 workers 12… own no leaf and only steal.
-    /// </summary>
-    internal static int ComputeHome(int sphere, int depth, ThreadAllocation allocation)
-    {
-        if (depth == 0) return 0;
-        int perGroup = Pow12(depth - 1);
-        int group = sphere / perGroup;
-        int n = allocation.ThreadCount;
-        if (n <= ThreadAllocation.SymmetryGroupCount || depth == 1) return allocation.OwnerOf(group);
-        int servers = (n - group + ThreadAllocation.SymmetryGroupCount - 1) / ThreadAllocation.SymmetryGroupCount;
-        int local = sphere - group * perGroup;
-        int k = (int)((long)local * servers / perGroup);
-        return group + k * ThreadAllocation.SymmetryGroupCount;
-    }
-
     private static int[] VictimOrder(int self, Worker[] workers)
     {
         int n = workers.Length;
@@ -769,20 +929,19 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
 
     private sealed class Worker
     {
-        public Worker(int index, int cpu, int numaNode, int[] leaves, int dequeCapacity)
+        public Worker(int index, int cpu, int numaNode, int dequeCapacity)
         {
             Index = index;
             Cpu = cpu;
             NumaNode = numaNode;
-            Leaves = leaves;
             Deque = new ChaseLevDeque<NoInterleaving>(dequeCapacity);
         }
 
         public int Index { get; }
         public int Cpu { get; }
         public int NumaNode { get; }
-        public int[] Leaves { get; }
-        public ChaseLevDeque<NoInterleaving> Deque { get; }
+        public int[] Leaves { get; set; } = []; // replaced (never changed in place) by a reshape, between epochs
+        public ChaseLevDeque<NoInterleaving> Deque { get; set; }
         public WakeSignal Signal { get; } = new();
         public int[] Victims { get; set; } = [];
         public PaddedPair Tickets; // First: the last epoch whose share of this worker was claimed (own cache line)

@@ -53,7 +53,7 @@ public sealed class SchedulerStatistics
         public long SyncTicks;
     }
 
-    private readonly AlignedBuffer<Block> _spheres;
+    private AlignedBuffer<Block> _spheres;
     private readonly AlignedBuffer<Block> _workers;
 
     internal SchedulerStatistics(int sphereCount, int workerCount)
@@ -64,8 +64,8 @@ public sealed class SchedulerStatistics
         _workers = new AlignedBuffer<Block>(workerCount);
     }
 
-    /// <summary>Leaf spheres counted.</summary>
-    public int SphereCount { get; }
+    /// <summary>Leaf spheres counted (changes when the control process's hierarchy changes shape).</summary>
+    public int SphereCount { get; private set; }
 
     /// <summary>Workers counted.</summary>
     public int WorkerCount { get; }
@@ -159,6 +159,15 @@ public sealed class SchedulerStatistics
 
     // Owned by the control process, which frees it after joining its workers; not disposable by users,
     // who could otherwise free memory that workers still write to.
+    // A reshape: new, zeroed counters for the new leaves (leaf indices now name other spheres).
+    internal void ResizeSpheres(int sphereCount)
+    {
+        AlignedBuffer<Block> old = _spheres;
+        _spheres = new AlignedBuffer<Block>(sphereCount);
+        SphereCount = sphereCount;
+        old.Dispose();
+    }
+
     internal void Release()
     {
         _spheres.Dispose();

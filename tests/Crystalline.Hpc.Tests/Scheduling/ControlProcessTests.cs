@@ -100,18 +100,26 @@ public class ControlProcessTests
     public void Above_twelve_workers_children_go_to_sibling_threads()
     {
         // 24 workers, depth 2: group g is served by workers g and g+12, six children each.
-        Assert.Equal(3, ControlProcess.ComputeHome(3 * 12 + 0, 2, new ThreadAllocation(24)));
-        Assert.Equal(3, ControlProcess.ComputeHome(3 * 12 + 5, 2, new ThreadAllocation(24)));
-        Assert.Equal(15, ControlProcess.ComputeHome(3 * 12 + 6, 2, new ThreadAllocation(24)));
-        Assert.Equal(15, ControlProcess.ComputeHome(3 * 12 + 11, 2, new ThreadAllocation(24)));
+        Assert.Equal(3, Home(3 * 12 + 0, 2, 24));
+        Assert.Equal(3, Home(3 * 12 + 5, 2, 24));
+        Assert.Equal(15, Home(3 * 12 + 6, 2, 24));
+        Assert.Equal(15, Home(3 * 12 + 11, 2, 24));
         // 30 workers: groups 0-5 have three servers (g, g+12, g+24), four children each.
-        Assert.Equal(24, ControlProcess.ComputeHome(0 * 12 + 8, 2, new ThreadAllocation(30)));
-        Assert.Equal(12, ControlProcess.ComputeHome(0 * 12 + 4, 2, new ThreadAllocation(30)));
+        Assert.Equal(24, Home(0 * 12 + 8, 2, 30));
+        Assert.Equal(12, Home(0 * 12 + 4, 2, 30));
         // Group 7 has two servers (7, 19 — 31 does not exist): children 6-11 go to 19.
-        Assert.Equal(19, ControlProcess.ComputeHome(7 * 12 + 11, 2, new ThreadAllocation(30)));
-        Assert.Equal(7, ControlProcess.ComputeHome(7 * 12 + 5, 2, new ThreadAllocation(30)));
+        Assert.Equal(19, Home(7 * 12 + 11, 2, 30));
+        Assert.Equal(7, Home(7 * 12 + 5, 2, 30));
         // Depth 1 with 48 workers: only workers 0-11 own leaves.
-        for (int s = 0; s < 12; s++) Assert.Equal(s, ControlProcess.ComputeHome(s, 1, new ThreadAllocation(48)));
+        for (int s = 0; s < 12; s++) Assert.Equal(s, Home(s, 1, 48));
+
+        static int Home(int sphere, int depth, int workers)
+        {
+            var h = new SphereHierarchy(new SphereHierarchyLimits { ThreadQuota = workers });
+            Assert.True(h.TrySpawnToDepth(depth, out _));
+            ControlProcess.DealLeaves(h, new ThreadAllocation(workers), out int[] homes, out _);
+            return homes[sphere];
+        }
     }
 
     [Fact]
