@@ -14,7 +14,7 @@ internal static class TrainCommand
         "--data", "--val-data", "--tokenizer", "--model", "--layers", "--heads", "--channels", "--context", "--vocab",
         "--batch-size", "--seq-len", "--steps", "--epochs", "--lr", "--warmup", "--weight-decay", "--clip", "--seed",
         "--num-threads", "--hierarchy-depth", "--thread-allocation-strategy", "--init", "--checkpoint-dir",
-        "--checkpoint-every", "--resume", "--val-batches", "--progress-every",
+        "--checkpoint-every", "--resume", "--val-batches", "--progress-every", "--progress",
     ];
 
     public static int Run(string[] args) => Run(args, Console.Out);
@@ -27,6 +27,8 @@ internal static class TrainCommand
         string strategy = a.GetString("--thread-allocation-strategy", "round-robin");
         if (strategy != "round-robin")
             throw new CliUsageException($"--thread-allocation-strategy: only 'round-robin' is implemented (thread t owns groups t, t+N, …; LATTICE_MATH.md), got '{strategy}'");
+
+        TrainingProgress progress = CreateProgress(a.GetString("--progress", "auto"), log);
 
         // ---- model shape: checkpoint (when resuming) → preset → explicit overrides ----
         string? resume = a.GetString("--resume");
@@ -161,7 +163,7 @@ internal static class TrainCommand
             log.WriteLine(FormattableString.Invariant($"memory: activation arenas {arena / 1048576.0:F1} MiB, gradient buffers {grads / 1048576.0:F1} MiB over {run.Trainer.ActiveSpheres.Count} spheres"));
             if (run.StartStep > 0) log.WriteLine($"resuming from {resumeModel} at step {run.StartStep}");
             log.WriteLine($"checkpoints, metrics.csv and loss.png in {Path.GetFullPath(ckptDir)}");
-            try { run.Run(log); }
+            try { run.Run(log, progress); }
             catch (InvalidOperationException e) when (e.Message.StartsWith("loss became", StringComparison.Ordinal))
             {
                 // Divergence is not a usage error: report it plainly (exit code 1); checkpoints written so far stay.
@@ -172,6 +174,28 @@ internal static class TrainCommand
             log.Write(executor.Statistics.ToTable(maxSphereRows: 24));
         }
         return 0;
+    }
+
+    /// <summary>
+    /// auto: a bar redrawn in place when standard output is a terminal (not redirected, TERM not
+    /// "dumb"), one line per report otherwise; bar or lines force either.
+    /// </summary>
+    private static TrainingProgress CreateProgress(string mode, TextWriter log)
+    {
+        bool interactive = mode switch
+        {
+            "auto" => !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("TERM") != "dumb",
+            "bar" => true,
+            "lines" => false,
+            _ => throw new CliUsageException($"--progress must be auto, bar or lines, got '{mode}'"),
+        };
+        int width = 0;
+        if (interactive && !Console.IsOutputRedirected)
+        {
+            try { width = Console.WindowWidth; }
+            catch (Exception e) when (e is IOException or PlatformNotSupportedException) { } // no console window: the bar is not cut
+        }
+        return new TrainingProgress(log, interactive, width);
     }
 
     /// <summary>−Σ p·ln p over the token frequencies (nats): the loss of the best context-free model.</summary>

@@ -193,10 +193,18 @@ internal sealed class TrainingRun : IDisposable
         return model;
     }
 
-    /// <summary>Trains from the current step to <see cref="TrainerOptions.TotalSteps"/>, printing progress to <paramref name="log"/>.</summary>
-    public void Run(TextWriter log)
+    /// <summary>Trains from the current step to <see cref="TrainerOptions.TotalSteps"/>, printing progress to <paramref name="log"/> one line per report.</summary>
+    public void Run(TextWriter log) => Run(log, new TrainingProgress(log, interactive: false));
+
+    /// <summary>
+    /// Trains from the current step to <see cref="TrainerOptions.TotalSteps"/>. Progress goes to
+    /// <paramref name="progress"/> (a bar redrawn in place on a terminal, lines otherwise); every other
+    /// line to <paramref name="log"/>, the same writer, after the bar's line is ended.
+    /// </summary>
+    public void Run(TextWriter log, TrainingProgress progress)
     {
         ArgumentNullException.ThrowIfNull(log);
+        ArgumentNullException.ThrowIfNull(progress);
         var o = _trainer.Options;
         int n = o.BatchSize * o.SeqLen;
         var inputs = new int[n]; var targets = new int[n];
@@ -207,39 +215,48 @@ internal sealed class TrainingRun : IDisposable
         long epoch = _startStep / Math.Max(1, _train.BatchesPerEpoch);
         long epochStart = Stopwatch.GetTimestamp();
         _trainer.ResetStatistics();
-        for (long step = _startStep; step < total; step++)
+        try
         {
-            bool wrapped = _train.Next(inputs, targets);
-            if (wrapped)
+            for (long step = _startStep; step < total; step++)
             {
-                _epochWallMs += Elapsed(epochStart);
-                WriteHierarchyStats(log, $"epoch {epoch} done");
-                epoch++;
-                epochStart = Stopwatch.GetTimestamp();
+                bool wrapped = _train.Next(inputs, targets);
+                if (wrapped)
+                {
+                    _epochWallMs += Elapsed(epochStart);
+                    progress.EndBar();
+                    WriteHierarchyStats(log, $"epoch {epoch} done");
+                    epoch++;
+                    epochStart = Stopwatch.GetTimestamp();
+                }
+                long t0 = Stopwatch.GetTimestamp();
+                StepResult r = _trainer.Step(inputs, targets);
+                double ms = Elapsed(t0);
+                _computeMs += r.ComputeMs; _reduceMs += r.ReduceMs; _optimizerMs += r.OptimizerMs;
+                _trainer.State.DataPosition = _train.Position;
+                intervalSteps++;
+                double val = double.NaN;
+                if (r.BoundaryCrossings > 0)
+                {
+                    val = lastVal = Validate(inputs, targets);
+                    progress.WriteLine(FormattableString.Invariant(
+                        $"  ◆ 144000-token boundary crossed at step {r.Step} ({_trainer.State.TokensProcessed:N0} tokens, {_trainer.State.TokensProcessed / LatticeConstants.VectorCulmination} crossings): validation loss {val:F4}"));
+                }
+                _metrics.Add(new MetricsRow(r.Step, r.Loss, val, r.LearningRate, r.GradNorm, ms, n / (ms / 1000.0), _trainer.State.TokensProcessed / LatticeConstants.VectorCulmination));
+                double intervalMs = Elapsed(intervalStart);
+                if (progress.IsDue(r.Step, total, every, firstOfRun: step == _startStep, intervalMs))
+                {
+                    double avgMs = intervalMs / intervalSteps;
+                    progress.Report(new ProgressSnapshot(r.Step, total, r.Loss, n / (avgMs / 1000.0), avgMs, r.LearningRate, r.GradNorm));
+                    intervalStart = Stopwatch.GetTimestamp(); intervalSteps = 0;
+                }
+                if (!double.IsFinite(r.Loss)) throw new InvalidOperationException($"loss became {r.Loss} at step {r.Step}; lower --lr");
+                if (_s.CheckpointEvery > 0 && r.Step % _s.CheckpointEvery == 0 && r.Step != total)
+                    progress.WriteLine($"  checkpoint {SaveCheckpoint()}");
             }
-            long t0 = Stopwatch.GetTimestamp();
-            StepResult r = _trainer.Step(inputs, targets);
-            double ms = Elapsed(t0);
-            _computeMs += r.ComputeMs; _reduceMs += r.ReduceMs; _optimizerMs += r.OptimizerMs;
-            _trainer.State.DataPosition = _train.Position;
-            intervalSteps++;
-            double val = double.NaN;
-            if (r.BoundaryCrossings > 0)
-            {
-                val = lastVal = Validate(inputs, targets);
-                log.WriteLine(FormattableString.Invariant(
-                    $"  ◆ 144000-token boundary crossed at step {r.Step} ({_trainer.State.TokensProcessed:N0} tokens, {_trainer.State.TokensProcessed / LatticeConstants.VectorCulmination} crossings): validation loss {val:F4}"));
-            }
-            _metrics.Add(new MetricsRow(r.Step, r.Loss, val, r.LearningRate, r.GradNorm, ms, n / (ms / 1000.0), _trainer.State.TokensProcessed / LatticeConstants.VectorCulmination));
-            if (r.Step % every == 0 || r.Step == total)
-            {
-                double avgMs = Elapsed(intervalStart) / intervalSteps;
-                log.WriteLine(ProgressLine(r, total, avgMs, n));
-                intervalStart = Stopwatch.GetTimestamp(); intervalSteps = 0;
-            }
-            if (!double.IsFinite(r.Loss)) throw new InvalidOperationException($"loss became {r.Loss} at step {r.Step}; lower --lr");
-            if (_s.CheckpointEvery > 0 && r.Step % _s.CheckpointEvery == 0 && r.Step != total)
-                log.WriteLine($"  checkpoint {SaveCheckpoint()}");
+        }
+        finally
+        {
+            progress.EndBar(); // an error message or the statistics below start on their own line
         }
         _epochWallMs += Elapsed(epochStart);
         double finalVal = Validate(inputs, targets);
@@ -253,15 +270,6 @@ internal sealed class TrainingRun : IDisposable
     }
 
     private static double Elapsed(long t0) => (Stopwatch.GetTimestamp() - t0) * 1000.0 / Stopwatch.Frequency;
-
-    private static string ProgressLine(StepResult r, long total, double msPerStep, int tokensPerStep)
-    {
-        const int width = 24;
-        int filled = (int)(width * r.Step / total);
-        string bar = new string('#', filled) + new string('.', width - filled);
-        return FormattableString.Invariant(
-            $"step {r.Step,7}/{total} [{bar}] loss {r.Loss:F4} | {tokensPerStep / (msPerStep / 1000.0),9:N0} tok/s | {msPerStep,8:F1} ms/step | lr {r.LearningRate:0.00e+00} | norm {r.GradNorm:F3}");
-    }
 
     /// <summary>Work per sphere and worker, share of time in compute, sync, reduction and optimizer, and boundary crossings per sphere.</summary>
     public void WriteHierarchyStats(TextWriter log, string title)

@@ -136,6 +136,31 @@ public sealed class CheckpointAndCliTests : IDisposable
         Assert.Equal(2, Cli(["train", "--data", corpus, .. s_small, "--steps", "9", "--resume", b]));
     }
 
+    [Fact]
+    public void Progress_bar_redraws_in_place_and_every_other_line_starts_on_its_own_line()
+    {
+        string corpus = Corpus();
+        var (code, output) = CliWithOutput(["train", "--data", corpus, .. s_small, "--steps", "6", "--checkpoint-every", "3", "--progress", "bar", "--checkpoint-dir", P("bar")]);
+        Assert.True(code == 0, output);
+        Assert.Contains("\rstep 1/6 [", output, StringComparison.Ordinal);   // the run's first step is always drawn
+        Assert.Contains("\rstep 6/6 [########################] 100.0% | loss ", output, StringComparison.Ordinal);
+        Assert.Contains("ETA 0:00", output, StringComparison.Ordinal);
+        Assert.Matches(@"\r[^\n]*\n  checkpoint .*model_00000003\.bin\n", output);
+        foreach (string line in output.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n'))
+        {
+            if (!line.Contains('\r', StringComparison.Ordinal)) continue;
+            // A line holding carriage returns is bar redraws only: nothing else was written into it.
+            foreach (string draw in line.Split('\r')[1..]) Assert.StartsWith("step ", draw, StringComparison.Ordinal);
+            Assert.StartsWith("\r", line, StringComparison.Ordinal);
+        }
+        Assert.Contains("\nhierarchy statistics, end of run", output, StringComparison.Ordinal);
+
+        (code, output) = CliWithOutput(["train", "--data", corpus, .. s_small, "--steps", "6", "--progress", "lines", "--checkpoint-dir", P("lines")]);
+        Assert.True(code == 0, output);
+        Assert.DoesNotContain('\r', output);
+        Assert.Contains("step       6/6 [########################] loss ", output, StringComparison.Ordinal);
+    }
+
     private Dictionary<string, byte[]> Snapshot(string dir) =>
         Directory.GetFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
 
@@ -175,6 +200,7 @@ public sealed class CheckpointAndCliTests : IDisposable
             ("not divisible", ["train", "--heads", "3", "--channels", "16"]),
             ("--init must be", ["train", "--init", "random"]),
             ("only 'round-robin'", ["train", "--thread-allocation-strategy", "compact"]),
+            ("--progress must be auto, bar or lines", ["train", "--progress", "fancy"]),
             ("missing.txt", ["train", "--data", P("missing.txt"), .. s_small]),
             ("corpus is empty", ["train", "--data", P("empty.txt"), .. s_small]),
             ("shorter than one batch", ["train", "--data", P("short.txt"), .. s_small]),
