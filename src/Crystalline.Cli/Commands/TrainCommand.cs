@@ -24,9 +24,7 @@ internal static class TrainCommand
         var a = new CliArgs(args, s_flags, s_valued);
         if (a.Positional.Count > 0) throw new CliUsageException($"unexpected argument '{a.Positional[0]}'");
         if (a.Has("--steps") && a.Has("--epochs")) throw new CliUsageException("give --steps or --epochs, not both");
-        string strategy = a.GetString("--thread-allocation-strategy", "round-robin");
-        if (strategy != "round-robin")
-            throw new CliUsageException($"--thread-allocation-strategy: only 'round-robin' is implemented (thread t owns groups t, t+N, …; LATTICE_MATH.md), got '{strategy}'");
+        ThreadAllocationStrategy strategy = ParseStrategy(a.GetString("--thread-allocation-strategy", "round-robin"));
 
         TrainingProgress progress = CreateProgress(a.GetString("--progress", "auto"), log);
 
@@ -142,7 +140,7 @@ internal static class TrainCommand
         };
         bool stealing = a.GetFlag("--enable-work-stealing", true);
 
-        using var executor = new ControlProcess(new ControlProcessOptions { WorkerCount = threads, HierarchyDepth = depth, EnableWorkStealing = stealing });
+        using var executor = new ControlProcess(new ControlProcessOptions { WorkerCount = threads, HierarchyDepth = depth, EnableWorkStealing = stealing, AllocationStrategy = strategy });
         TrainingRun run;
         try { run = TrainingRun.Prepare(settings, executor); }
         catch (TrainingSetupException e) { throw new CliUsageException(e.Message); }
@@ -175,6 +173,12 @@ internal static class TrainCommand
         }
         return 0;
     }
+
+    /// <summary>A --thread-allocation-strategy value; anything but the three names is a usage error listing them.</summary>
+    internal static ThreadAllocationStrategy ParseStrategy(string name) =>
+        ThreadAllocationStrategyNames.TryParse(name, out var strategy)
+            ? strategy
+            : throw new CliUsageException($"--thread-allocation-strategy must be one of {string.Join(", ", ThreadAllocationStrategyNames.All)} (LATTICE_MATH.md's is round-robin), got '{name}'");
 
     /// <summary>
     /// auto: a bar redrawn in place when standard output is a terminal (not redirected, TERM not

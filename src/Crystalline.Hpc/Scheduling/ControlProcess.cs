@@ -85,7 +85,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         int n = _options.WorkerCount;
         HierarchyDepth = _options.HierarchyDepth;
         SphereCount = Pow12(HierarchyDepth);
-        Allocation = new ThreadAllocation(n);
+        Allocation = new ThreadAllocation(n, _options.AllocationStrategy);
 
         _homeOfSphere = new int[SphereCount];
         var leavesOf = new List<int>[n];

@@ -161,6 +161,24 @@ public sealed class CheckpointAndCliTests : IDisposable
         Assert.Contains("step       6/6 [########################] loss ", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Thread_allocation_strategy_is_shown_and_does_not_change_the_weights()
+    {
+        string corpus = Corpus();
+        var models = new List<byte[]>();
+        foreach (var (name, line) in new[] { ("round-robin", "thread   0: groups 0, 2, 4, 6, 8, 10"), ("block", "thread   0: groups 0, 1, 2, 3, 4, 5"), ("numa-spread", "thread   1 (node ") })
+        {
+            string dir = P("strategy-" + name);
+            var (code, output) = CliWithOutput(["train", "--data", corpus, .. s_small, "--steps", "3", "--thread-allocation-strategy", name, "--checkpoint-dir", dir]);
+            Assert.True(code == 0, output);
+            Assert.Contains($"Thread allocation ({name}): 2 thread(s)", output, StringComparison.Ordinal);
+            Assert.Contains(line, output, StringComparison.Ordinal);
+            models.Add(File.ReadAllBytes(Path.Combine(dir, "model_00000003.bin")));
+        }
+        Assert.Equal(models[0], models[1]);
+        Assert.Equal(models[0], models[2]);
+    }
+
     private Dictionary<string, byte[]> Snapshot(string dir) =>
         Directory.GetFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
 
@@ -199,7 +217,7 @@ public sealed class CheckpointAndCliTests : IDisposable
             ("exceeds the model's context", ["train", "--context", "16", "--seq-len", "32"]),
             ("not divisible", ["train", "--heads", "3", "--channels", "16"]),
             ("--init must be", ["train", "--init", "random"]),
-            ("only 'round-robin'", ["train", "--thread-allocation-strategy", "compact"]),
+            ("--thread-allocation-strategy must be one of round-robin, block, numa-spread", ["train", "--thread-allocation-strategy", "compact"]),
             ("--progress must be auto, bar or lines", ["train", "--progress", "fancy"]),
             ("missing.txt", ["train", "--data", P("missing.txt"), .. s_small]),
             ("corpus is empty", ["train", "--data", P("empty.txt"), .. s_small]),
