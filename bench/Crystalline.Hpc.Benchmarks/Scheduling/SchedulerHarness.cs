@@ -5,7 +5,7 @@ using Crystalline.Hpc.Scheduling;
 namespace Crystalline.Hpc.Benchmarks.Scheduling;
 
 /// <summary>
-/// <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- scheduler [workers] [rounds]</c>:
+/// <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- scheduler [workers] [rounds] [--latency-only]</c>:
 /// interleaved side-by-side timings (the machine is shared, so each round measures every variant back to
 /// back and the report gives medians and ratios), plus the statistics table of a skewed run.
 /// </summary>
@@ -14,11 +14,11 @@ internal static class SchedulerHarness
     public static int Run(string[] args)
     {
         int workers = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
-        int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 15;
+        int rounds = args.Length > 1 && args[1] != "--latency-only" ? int.Parse(args[1], CultureInfo.InvariantCulture) : 15;
         Console.WriteLine($"workers={workers} rounds={rounds} cpus={Environment.ProcessorCount}");
 
         // Skewed load: makespan per epoch, stealing on vs off, interleaved.
-        foreach (int depth in new[] { 1, 2 })
+        foreach (int depth in args.Contains("--latency-only") ? Array.Empty<int>() : new[] { 1, 2 })
         {
             using var on = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = depth, EnableWorkStealing = true });
             using var off = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = depth, EnableWorkStealing = false });
@@ -40,6 +40,7 @@ internal static class SchedulerHarness
         }
 
         // Skew with waiting work: balance independent of the CPU share the machine gives us.
+        if (!args.Contains("--latency-only"))
         {
             using var on = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, EnableWorkStealing = true });
             using var off = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, EnableWorkStealing = false });
@@ -55,9 +56,12 @@ internal static class SchedulerHarness
             Console.WriteLine($"waiting skew, 2 workers: stealing off {mOff * 1e3:0.0} ms, on {mOn * 1e3:0.0} ms (model: 66 vs 40); on/off = {mOn / mOff:0.000} ({(1 - mOn / mOff) * 100:0.0}% shorter makespan)");
         }
 
-        // Epoch latency, trivial work.
+        // Epoch latency, trivial work: the default options (no per-item timings), the profiling switch
+        // CollectTimings on, one worker (no cross-core traffic: the floor of the bookkeeping), and the
+        // .NET baselines, interleaved round by round.
         using (var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = 1 }))
-        using (var lean = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = 1, CollectTimings = false }))
+        using (var timed = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = 1, CollectTimings = true }))
+        using (var one = new ControlProcess(new ControlProcessOptions { WorkerCount = 1, HierarchyDepth = 1 }))
         {
             var slots = new long[12 * 8];
             var trivial = new Trivial(slots);
@@ -66,21 +70,23 @@ internal static class SchedulerHarness
             var tEpoch = new List<double>();
             var tFor = new List<double>();
             var tTasks = new List<double>();
-            var tLean = new List<double>();
+            var tTimed = new List<double>();
+            var tOne = new List<double>();
             for (int r = 0; r < rounds; r++)
             {
                 tFor.Add(Time(() => Parallel.For(0, 12, body), 2000));
                 tEpoch.Add(Time(() => cp.RunEpoch(trivial), 2000));
-                tLean.Add(Time(() => lean.RunEpoch(trivial), 2000));
+                tTimed.Add(Time(() => timed.RunEpoch(trivial), 2000));
+                tOne.Add(Time(() => one.RunEpoch(trivial), 2000));
                 tTasks.Add(Time(() =>
                 {
                     for (int i = 0; i < 12; i++) { int s = i; tasks[i] = Task.Run(() => slots[s * 8]++); }
                     Task.WaitAll(tasks);
                 }, 200));
             }
-            double e = Median(tEpoch), f = Median(tFor), t = Median(tTasks), l = Median(tLean);
-            Console.WriteLine($"epoch latency (12 trivial spheres): RunEpoch {e * 1e6:0.00} µs, Parallel.For {f * 1e6:0.00} µs, Task.WhenAll {t * 1e6:0.00} µs; Parallel.For/RunEpoch = {f / e:0.0}x, Tasks/RunEpoch = {t / e:0.0}x");
-            Console.WriteLine($"  without per-item timings (CollectTimings = false): RunEpoch {l * 1e6:0.00} µs; Parallel.For/RunEpoch = {f / l:0.0}x");
+            double e = Median(tEpoch), f = Median(tFor), t = Median(tTasks), tm = Median(tTimed), o = Median(tOne);
+            Console.WriteLine($"epoch latency (12 trivial spheres, {workers} workers, medians of {rounds} rounds): RunEpoch {e * 1e6:0.00} µs, Parallel.For {f * 1e6:0.00} µs, Task.WhenAll {t * 1e6:0.00} µs; Parallel.For/RunEpoch = {f / e:0.0}x, Tasks/RunEpoch = {t / e:0.0}x");
+            Console.WriteLine($"  with CollectTimings = true: RunEpoch {tm * 1e6:0.00} µs (Parallel.For/RunEpoch = {f / tm:0.0}x); 1 worker: RunEpoch {o * 1e6:0.00} µs");
         }
         return 0;
     }

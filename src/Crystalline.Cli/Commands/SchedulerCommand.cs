@@ -22,7 +22,7 @@ internal static class SchedulerCommand
         bool steal = !a.GetFlag("--no-steal");
         bool skew = a.GetFlag("--skew");
 
-        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = threads, HierarchyDepth = depth, EnableWorkStealing = steal });
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = threads, HierarchyDepth = depth, EnableWorkStealing = steal, CollectTimings = true });
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"control process: {cp.WorkerCount} worker(s), depth {depth} ({cp.SphereCount} leaf spheres), stealing {(steal ? "on" : "off")}, hierarchy {cp.Hierarchy.Describe()}"));
         foreach (WorkerPlacement p in cp.Placements)

@@ -144,7 +144,7 @@ internal static class TrainCommand
         };
         bool stealing = a.GetFlag("--enable-work-stealing", true);
 
-        using var executor = new ControlProcess(new ControlProcessOptions { WorkerCount = threads, HierarchyDepth = depth, EnableWorkStealing = stealing, AllocationStrategy = strategy });
+        using var executor = new ControlProcess(new ControlProcessOptions { WorkerCount = threads, HierarchyDepth = depth, EnableWorkStealing = stealing, CollectTimings = true, AllocationStrategy = strategy });
         TrainingRun run;
         try { run = TrainingRun.Prepare(settings, executor); }
         catch (TrainingSetupException e) { throw new CliUsageException(e.Message); }

@@ -39,11 +39,15 @@ internal sealed class ChaseLevDeque<THook> where THook : struct, IInterleavingHo
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(capacity, 1 << 30);
         int cap = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(capacity, 2));
-        _items = new long[cap];
+        // A line of slack on either side: deques of different workers are allocated one after another,
+        // and the owner's pushes must not share a line with another deque's slots.
+        _items = new long[cap + 2 * SlotPadding];
         _mask = cap - 1;
     }
 
-    public int Capacity => _items.Length;
+    private const int SlotPadding = 64 / sizeof(long);
+
+    public int Capacity => _items.Length - 2 * SlotPadding;
 
     /// <summary>Approximate item count (exact when no other thread is acting).</summary>
     public long Count => Math.Max(0, Volatile.Read(ref _indices.Second) - Volatile.Read(ref _indices.First));
@@ -56,7 +60,7 @@ internal sealed class ChaseLevDeque<THook> where THook : struct, IInterleavingHo
         default(THook).Interleave();
         long t = Volatile.Read(ref _indices.First); // acquire: slots below top are free again
         if (b - t > _mask) return false;
-        Volatile.Write(ref _items[b & _mask], item);
+        Volatile.Write(ref _items[SlotPadding + (b & _mask)], item);
         default(THook).Interleave();
         Volatile.Write(ref _indices.Second, b + 1); // release: publishes the slot to thieves
         return true;
@@ -75,7 +79,7 @@ internal sealed class ChaseLevDeque<THook> where THook : struct, IInterleavingHo
         default(THook).Interleave();
         if (t <= b)
         {
-            item = Volatile.Read(ref _items[b & _mask]);
+            item = Volatile.Read(ref _items[SlotPadding + (b & _mask)]);
             if (t == b)
             {
                 // The last item: race thieves for it through top.
@@ -103,7 +107,7 @@ internal sealed class ChaseLevDeque<THook> where THook : struct, IInterleavingHo
         if (t < b)
         {
             // Read before the CAS: once top moves past t the owner may reuse the slot.
-            item = Volatile.Read(ref _items[t & _mask]);
+            item = Volatile.Read(ref _items[SlotPadding + (t & _mask)]);
             default(THook).Interleave();
             if (Interlocked.CompareExchange(ref _indices.First, t + 1, t) != t)
             {

@@ -28,6 +28,11 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     private const int ModeParallel = 1;
     private const int ModeEachWorker = 2;
     private const int IdleRoundsBeforeLeaving = 64;
+    // A spin round of a waiting thread (~0.3 µs) polls its cache line every Thread.SpinWait(1)
+    // (~35 ns here): the line stays in the poller's cache until it is written, so polling often costs
+    // nothing, and the waiter sees the change ~17 ns after it on average instead of ~150 ns.
+    private const int PollsPerSpinRound = 8;
+    private const int PollsBeforeStealing = 16;
 
     private readonly ControlProcessOptions _options;
     private readonly Worker[] _workers;
@@ -41,28 +46,51 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     private readonly bool _callerIsWorker0;
     private readonly bool _oversubscribed;
 
-    private Shared _shared;
+    // The state every epoch moves between cores, in 64-byte-aligned native memory so that what is
+    // written together shares a line and nothing else does (a short epoch costs what its cache-line
+    // transfers cost): line 0 is what the control thread publishes (epoch number, setup sequence,
+    // mode, item count, target), line 1 the Done counter every worker adds to, line 2 the control
+    // thread's own "running" flag. Managed fields workers read are written only when they change.
+    // Done and Target only grow (Pending = Target − Done), so starting an epoch writes line 0 alone:
+    // resetting a counter on line 1 would first have to fetch it back from the last worker to finish.
+    private readonly AlignedBuffer<long> _hot;
+    private readonly unsafe long* _hotLines; // _hot's memory; freed only after every worker has exited
+    private readonly unsafe SchedulerStatistics.Block* _sphereStats; // the statistics' memory, likewise
+    private readonly unsafe SchedulerStatistics.Block* _workerStats;
     private ISphereWork? _sphereWork;
     private IParallelWork? _parallelWork;
-    private int _mode;
-    private int _parallelItemCount;
     private volatile bool _shutdown;
-    private int _running;
-    // Bumped (full fence) before the parameters of the next epoch (mode, work, item count) are written;
-    // equal to _shared.Epoch while an epoch runs. A share claimed for epoch e is filled only if this
-    // still reads e after the parameters were read (see Fill).
-    private long _setupSeq;
     private int _disposed;
 
     [ThreadStatic] private static ControlProcess? t_workerOf;
 
-    // Fields every worker polls, each on its own cache line.
-    [StructLayout(LayoutKind.Explicit, Size = 256)]
-    private struct Shared
-    {
-        [FieldOffset(64)] public long Epoch;        // bumped to start an epoch (and to shut down)
-        [FieldOffset(128)] public long Pending;     // items not yet finished: the epoch ends at 0, thieves stop at 0
-    }
+    private const int LongsPerLine = 64 / sizeof(long);
+
+    /// <summary>Bumped to start an epoch (and to shut down).</summary>
+    private unsafe ref long Epoch => ref _hotLines[0];
+
+    /// <summary>
+    /// Bumped (full fence) before the parameters of the next epoch (mode, work, item count) are written;
+    /// equal to <see cref="Epoch"/> while an epoch runs. A share claimed for epoch e is filled only if
+    /// this still reads e after the parameters were read (see Fill).
+    /// </summary>
+    private unsafe ref long SetupSeq => ref _hotLines[1];
+
+    private unsafe ref long Mode => ref _hotLines[2];
+
+    private unsafe ref long ParallelItemCount => ref _hotLines[3];
+
+    /// <summary>Items finished since the control process started, over all epochs.</summary>
+    private unsafe ref long Done => ref _hotLines[LongsPerLine];
+
+    /// <summary><see cref="Done"/>'s value when the current epoch is over (control thread writes, before the epoch number).</summary>
+    private unsafe ref long Target => ref _hotLines[4];
+
+    /// <summary>Items of the current epoch not yet finished: the epoch ends at 0, thieves stop at 0 (or below,
+    /// which a worker reading Target before a newer epoch's Done can see).</summary>
+    private long Pending => Volatile.Read(ref Target) - Volatile.Read(ref Done);
+
+    private unsafe ref long Running => ref _hotLines[2 * LongsPerLine];
 
     /// <summary>Starts the workers with default options except <paramref name="workerCount"/> and <paramref name="hierarchyDepth"/>.</summary>
     public ControlProcess(int workerCount, int hierarchyDepth = 1)
@@ -78,6 +106,8 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options.Clone();
+        _hot = new AlignedBuffer<long>(3 * LongsPerLine);
+        unsafe { _hotLines = _hot.Pointer; }
         _stealing = _options.EnableWorkStealing;
         _timings = _options.CollectTimings;
         _spinRounds = _options.SpinRounds;
@@ -115,6 +145,11 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         for (int w = 0; w < n; w++) _workers[w].Victims = VictimOrder(w, _workers);
 
         _statistics = new SchedulerStatistics(SphereCount, n);
+        unsafe
+        {
+            _sphereStats = _statistics.SphereBlocks;
+            _workerStats = _statistics.WorkerBlocks;
+        }
         Hierarchy = new SphereHierarchy(new SphereHierarchyLimits
         {
             MaxDepth = Math.Max(HierarchyDepth, 4), ThreadQuota = n, MaxLeavesPerThread = SphereCount,
@@ -274,20 +309,20 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         Enter();
         try
         {
-            _sphereWork = sphereWork;
-            _parallelWork = parallelWork;
-            _parallelItemCount = parallelItemCount;
-            _mode = mode;
+            // Written only when they change: the line they share with fields every worker reads
+            // then stays in every core's cache (the last work object is kept until the next one).
+            if (!ReferenceEquals(_sphereWork, sphereWork)) _sphereWork = sphereWork;
+            if (!ReferenceEquals(_parallelWork, parallelWork)) _parallelWork = parallelWork;
+            ParallelItemCount = parallelItemCount;
+            Mode = mode;
             Fork(pending);
             Participate();
             Join();
-            _sphereWork = null;
-            _parallelWork = null;
             ThrowIfWorkFailed();
         }
         finally
         {
-            Volatile.Write(ref _running, 0);
+            Volatile.Write(ref Running, 0);
         }
     }
 
@@ -295,14 +330,14 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (t_workerOf == this) throw new InvalidOperationException("an epoch cannot be started from inside a work item of the same control process");
-        if (Interlocked.Exchange(ref _running, 1) != 0) throw new InvalidOperationException("another epoch is already running on this control process");
-        Interlocked.Increment(ref _setupSeq);
+        if (Interlocked.Exchange(ref Running, 1) != 0) throw new InvalidOperationException("another epoch is already running on this control process");
+        Interlocked.Increment(ref SetupSeq);
     }
 
     private void Fork(long items)
     {
-        _shared.Pending = items;
-        Interlocked.Increment(ref _shared.Epoch); // full fence: publishes work, mode and counters
+        Target += items; // only the control thread writes it
+        Interlocked.Increment(ref Epoch); // full fence: publishes work, mode and counters
         for (int w = _callerIsWorker0 ? 1 : 0; w < _workers.Length; w++) _workers[w].Signal.Wake();
     }
 
@@ -328,25 +363,35 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     // worker never holds the epoch up.
     private void Join()
     {
-        if (Volatile.Read(ref _shared.Pending) == 0) return;
+        if (Volatile.Read(ref Done) == Target) return;
         for (int i = 0; i < _spinRounds; i++)
         {
-            Spin(i);
-            if (Volatile.Read(ref _shared.Pending) == 0) return;
+            for (int p = 0; p < PollsPerSpinRound; p++)
+            {
+                if (Volatile.Read(ref Done) == Target) return;
+                Thread.SpinWait(1);
+            }
+            YieldIfOversubscribed(i);
         }
         // A loop, not one sleep: a worker that finished the last item of the previous epoch may call
         // Wake late, after this epoch began; such a wake-up finds items still pending and sleeps again.
         while (true)
         {
             _controlSignal.PrepareToSleep();
-            if (Volatile.Read(ref _shared.Pending) == 0)
+            if (Volatile.Read(ref Done) == Target)
             {
                 _controlSignal.Cancel();
                 return;
             }
             _controlSignal.Sleep();
-            if (Volatile.Read(ref _shared.Pending) == 0) return;
+            if (Volatile.Read(ref Done) == Target) return;
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void YieldIfOversubscribed(int round)
+    {
+        if (_oversubscribed && (round & 31) == 31) Thread.Yield();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -403,7 +448,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             seen = WaitForEpoch(worker, seen);
             if (_shutdown) return;
             // Only this worker writes its own timing fields.
-            if (_timings) _statistics.WorkerBlock(worker.Index).IdleTicks += Stopwatch.GetTimestamp() - waitStart;
+            if (_timings) WorkerStats(worker.Index).IdleTicks += Stopwatch.GetTimestamp() - waitStart;
             RunShare(worker);
         }
     }
@@ -414,20 +459,25 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     // re-reads the epoch and claims its own new share before stealing anyone else's.
     private void RunShare(Worker worker)
     {
-        long epoch = Volatile.Read(ref _shared.Epoch);
+        long epoch = Volatile.Read(ref Epoch);
         if (TryClaimShare(worker, epoch)) Fill(worker, worker, epoch);
         DrainOwn(worker);
         if (!_stealing) return;
         long t1 = _timings ? Stopwatch.GetTimestamp() : 0;
+        // Grace period: watch only the epoch's own lines for a moment before touching other workers' deques.
+        // A thief reading a victim's deque indices makes each of the victim's next pops wait for the
+        // line to come back (a cross-core miss per item), which is most of the cost of a short epoch
+        // whose shares finish at about the same time; an item worth stealing runs far longer than this.
+        for (int p = 0; p < PollsBeforeStealing && Pending > 0; p++) Thread.SpinWait(1);
         int failedRounds = 0;
         // Idle detection: work only appears at the start of an epoch (every share is pushed once), so
         // when every deque looks empty and every share of the epoch has been claimed, what is left is
         // running on other workers. After a few such rounds (covering a thief caught between claiming
         // a share and pushing it) the worker leaves the epoch and waits for the next one, spinning and
         // then blocking, instead of burning a core the busy workers may need.
-        while (Volatile.Read(ref _shared.Pending) > 0)
+        while (Pending > 0)
         {
-            epoch = Volatile.Read(ref _shared.Epoch);
+            epoch = Volatile.Read(ref Epoch);
             bool got = TryClaimShare(worker, epoch);
             if (got) Fill(worker, worker, epoch);
             else got = StealOnce(worker);
@@ -442,10 +492,10 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
                 Spin(failedRounds);
             }
         }
-        if (_timings) _statistics.WorkerBlock(worker.Index).SyncTicks += Stopwatch.GetTimestamp() - t1;
+        if (_timings) WorkerStats(worker.Index).SyncTicks += Stopwatch.GetTimestamp() - t1;
     }
 
-    // Finished items are counted off Pending once per drained run, not once per item: the counter's
+    // Finished items are counted into Done once per drained run, not once per item: the counter's
     // cache line then moves between cores once per share instead of once per sphere.
     private void DrainOwn(Worker worker)
     {
@@ -462,7 +512,9 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     private void Complete(long items)
     {
         // The control thread may return (and start the next epoch) as soon as this hits zero.
-        if (Interlocked.Add(ref _shared.Pending, -items) == 0) _controlSignal.Wake();
+        // Target is read first: it is this epoch's, since the epoch cannot end without these items.
+        long target = Volatile.Read(ref Target);
+        if (Interlocked.Add(ref Done, items) == target) _controlSignal.Wake();
     }
 
     // A worker's share of an epoch is pushed once, by whoever claims it first: normally its owner,
@@ -474,8 +526,8 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         // steal loop must not claim a "share" of it (the caller read the epoch first, with acquire
         // semantics, so it sees the flag that Dispose set before the bump).
         if (_shutdown) return false;
-        long ticket = Volatile.Read(ref owner.ShareTicket);
-        return ticket < epoch && Interlocked.CompareExchange(ref owner.ShareTicket, epoch, ticket) == ticket;
+        long ticket = Volatile.Read(ref owner.Tickets.First);
+        return ticket < epoch && Interlocked.CompareExchange(ref owner.Tickets.First, epoch, ticket) == ticket;
     }
 
     private bool StealOnce(Worker thief)
@@ -494,8 +546,8 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             return true;
         }
         // Nothing in any deque: take a share nobody has claimed (its owner is asleep or descheduled).
-        long epoch = Volatile.Read(ref _shared.Epoch); // acquire: the epoch's work and mode are visible
-        if (_mode == ModeEachWorker) return false; // each share belongs to its own worker's thread
+        long epoch = Volatile.Read(ref Epoch); // acquire: the epoch's work and mode are visible
+        if (Mode == ModeEachWorker) return false; // each share belongs to its own worker's thread
         for (int v = 0; v < victims.Length; v++)
         {
             Worker victim = _workers[victims[v]];
@@ -503,8 +555,8 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             int pushed = Fill(thief, victim, epoch);
             if (pushed > 0)
             {
-                _statistics.WorkerBlock(thief.Index).StealsTaken += pushed; // own counter: single writer
-                Interlocked.Add(ref _statistics.WorkerBlock(victim.Index).StealsGiven, pushed);
+                WorkerStats(thief.Index).StealsTaken += pushed; // own counter: single writer
+                Interlocked.Add(ref WorkerStats(victim.Index).StealsGiven, pushed);
             }
             return true;
         }
@@ -516,21 +568,25 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         long epoch;
         for (int i = 0; i < _spinRounds; i++)
         {
-            epoch = Volatile.Read(ref _shared.Epoch);
-            if (epoch != seen) return epoch;
-            Spin(i);
+            for (int p = 0; p < PollsPerSpinRound; p++)
+            {
+                epoch = Volatile.Read(ref Epoch);
+                if (epoch != seen) return epoch;
+                Thread.SpinWait(1);
+            }
+            YieldIfOversubscribed(i);
         }
         while (true)
         {
             worker.Signal.PrepareToSleep();
-            epoch = Volatile.Read(ref _shared.Epoch);
+            epoch = Volatile.Read(ref Epoch);
             if (epoch != seen)
             {
                 worker.Signal.Cancel();
                 return epoch;
             }
             worker.Signal.Sleep();
-            epoch = Volatile.Read(ref _shared.Epoch);
+            epoch = Volatile.Read(ref Epoch);
             if (epoch != seen) return epoch;
         }
     }
@@ -542,16 +598,16 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     // <claimedEpoch> is the epoch the share was claimed for. A share that is empty in its epoch (a
     // worker with no leaves, or no items) does not hold that epoch open, so the claimer may get here
     // after the epoch ended and while the next one is being set up. The parameters are therefore read
-    // first, then the claim is checked against _setupSeq; a stale claim fills nothing, and since the
+    // first, then the claim is checked against SetupSeq; a stale claim fills nothing, and since the
     // ticket holds the old epoch number, the share of the new epoch stays claimable by its owner.
     private int Fill(Worker into, Worker shareOf, long claimedEpoch)
     {
         ChaseLevDeque<NoInterleaving> deque = into.Deque;
         bool foreign = !ReferenceEquals(into, shareOf);
-        int mode = _mode;
-        long count = _parallelItemCount;
+        long mode = Mode;
+        long count = ParallelItemCount;
         Interlocked.MemoryBarrier(); // the reads above complete before the check below
-        if (Volatile.Read(ref _setupSeq) != claimedEpoch) return 0;
+        if (Volatile.Read(ref SetupSeq) != claimedEpoch) return 0;
         if (mode == ModeEachWorker)
         {
             // Never through a deque, so never stolen; thieves do not claim shares in this mode (a
@@ -567,7 +623,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             int[] leaves = shareOf.Leaves;
             for (int i = leaves.Length - 1; i >= 0; i--)
             {
-                if (foreign) _statistics.SphereBlock(leaves[i]).StealsGiven++; // the claimer is this sphere's only writer now
+                if (foreign) SphereStats(leaves[i]).StealsGiven++; // the claimer is this sphere's only writer now
                 long item = ((long)leaves[i] << 32) | 1;
                 if (!deque.TryPush(item)) RunOverflow(into, item);
             }
@@ -602,10 +658,10 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         int start = (int)(item >> 32);
         int length = (int)(uint)item;
         long t0 = _timings ? Stopwatch.GetTimestamp() : 0;
-        ref SchedulerStatistics.Block ws = ref _statistics.WorkerBlock(worker.Index);
+        ref SchedulerStatistics.Block ws = ref WorkerStats(worker.Index);
         try
         {
-            if (_mode == ModeEpoch)
+            if (Mode == ModeEpoch)
             {
                 _sphereWork!.ExecuteSphere(start, worker.Index);
             }
@@ -623,18 +679,18 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         }
         long dt = _timings ? Stopwatch.GetTimestamp() - t0 : 0;
         // Plain adds where there is one writer: a worker's own counters are written only by that
-        // worker, and a sphere runs on one worker per epoch (epochs are ordered by the Pending
+        // worker, and a sphere runs on one worker per epoch (epochs are ordered by the Done
         // counter's full fences). Aligned 64-bit stores cannot tear, so readers see whole values.
         ws.WorkItems += length;
         ws.BusyTicks += dt;
         if (stolenFrom >= 0)
         {
             ws.StealsTaken++;
-            Interlocked.Increment(ref _statistics.WorkerBlock(stolenFrom).StealsGiven); // many thieves
+            Interlocked.Increment(ref WorkerStats(stolenFrom).StealsGiven); // many thieves
         }
-        if (_mode == ModeEpoch)
+        if (Mode == ModeEpoch)
         {
-            ref SchedulerStatistics.Block ss = ref _statistics.SphereBlock(start);
+            ref SchedulerStatistics.Block ss = ref SphereStats(start);
             ss.WorkItems++;
             ss.BusyTicks += dt;
             if (stolenFrom >= 0) ss.StealsGiven++;
@@ -675,6 +731,10 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             .ToArray();
     }
 
+    private unsafe ref SchedulerStatistics.Block WorkerStats(int worker) => ref _workerStats[worker];
+
+    private unsafe ref SchedulerStatistics.Block SphereStats(int sphere) => ref _sphereStats[sphere];
+
     internal int[] VictimsOf(int worker) => _workers[worker].Victims;
 
     internal static int Pow12(int depth)
@@ -689,10 +749,10 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     public void Dispose()
     {
         if (t_workerOf == this) throw new InvalidOperationException("a control process cannot be disposed from its own worker");
-        if (Volatile.Read(ref _running) != 0) throw new InvalidOperationException("cannot dispose while an epoch runs");
+        if (Volatile.Read(ref Running) != 0) throw new InvalidOperationException("cannot dispose while an epoch runs");
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _shutdown = true;
-        Interlocked.Increment(ref _shared.Epoch);
+        Interlocked.Increment(ref Epoch);
         foreach (Worker w in _workers) w.Signal.Wake();
         foreach (Worker w in _workers) w.Thread?.Join();
         foreach (Worker w in _workers)
@@ -702,6 +762,9 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         }
         _controlSignal.Dispose();
         _statistics.Release();
+        _sphereWork = null;
+        _parallelWork = null;
+        _hot.Dispose();
     }
 
     private sealed class Worker
@@ -722,7 +785,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         public ChaseLevDeque<NoInterleaving> Deque { get; }
         public WakeSignal Signal { get; } = new();
         public int[] Victims { get; set; } = [];
-        public long ShareTicket; // the last epoch whose share of this worker was claimed
+        public PaddedPair Tickets; // First: the last epoch whose share of this worker was claimed (own cache line)
         public Thread? Thread { get; set; }
         public WorkerPlacement Placement { get; set; }
         public AlignedBuffer<byte>? Memory { get; set; }

@@ -74,6 +74,12 @@ public sealed class SchedulerStatistics
 
     internal unsafe ref Block WorkerBlock(int worker) => ref _workers.Pointer[worker];
 
+    /// <summary>The sphere blocks' memory, for a hot path that outlives no <see cref="Release"/>.</summary>
+    internal unsafe Block* SphereBlocks => _spheres.Pointer;
+
+    /// <summary>The worker blocks' memory, for a hot path that outlives no <see cref="Release"/>.</summary>
+    internal unsafe Block* WorkerBlocks => _workers.Pointer;
+
     /// <summary>The counters of leaf sphere <paramref name="sphere"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">sphere outside 0 … SphereCount−1.</exception>
     public SphereCounters Sphere(int sphere)
