@@ -12,8 +12,15 @@ namespace Crystalline.Hpc.Training;
 /// <param name="GradNorm">Global gradient norm of that step.</param>
 internal readonly record struct ProgressSnapshot(long Step, long Total, double Loss, double TokensPerSecond, double MsPerStep, float LearningRate, double GradNorm)
 {
-    /// <summary>Estimated time to the end: the remaining steps at <see cref="MsPerStep"/>; zero when done, NaN when unknown.</summary>
-    public TimeSpan? Eta => double.IsFinite(MsPerStep) && MsPerStep >= 0 ? TimeSpan.FromMilliseconds(Math.Max(0, Total - Step) * MsPerStep) : null;
+    /// <summary>Estimated time to the end: the remaining steps at <see cref="MsPerStep"/>; zero when done, null when unknown or beyond <see cref="TimeSpan.MaxValue"/>.</summary>
+    public TimeSpan? Eta
+    {
+        get
+        {
+            double ms = Math.Max(0, Total - Step) * MsPerStep;
+            return double.IsFinite(ms) && ms >= 0 && ms < TimeSpan.MaxValue.TotalMilliseconds / 2 ? TimeSpan.FromMilliseconds(ms) : null;
+        }
+    }
 }
 
 /// <summary>

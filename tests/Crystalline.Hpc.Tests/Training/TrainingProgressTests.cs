@@ -120,6 +120,7 @@ public sealed class TrainingProgressTests
         Assert.Equal(TimeSpan.FromMilliseconds(900 * 4.0), At(100, total: 1000, ms: 4).Eta);
         Assert.Equal(TimeSpan.Zero, At(1000, total: 1000).Eta);
         Assert.Null(At(1, ms: double.NaN).Eta);
+        Assert.Null(At(1, total: long.MaxValue / 2, ms: 1e6).Eta); // too far to say, and no overflow
         Assert.Equal("?", TrainingProgress.FormatEta(null));
     }
 }
