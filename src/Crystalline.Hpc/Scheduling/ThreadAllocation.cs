@@ -73,7 +73,7 @@ public sealed class ThreadAllocation
     /// ascending id), then the second of each node that has one, and so on; group g goes to the
     /// (g mod N)-th thread of that order. With the same number of threads on every node this is
     /// "group g to node g mod K, then the ⌊g/K⌋-th group of a node to its threads in turn"; with
-    /// uneven nodes it still gives every thread 1 or 2 … groups as round robin does, where dealing
+    /// uneven nodes every thread still gets ⌊12/N⌋ or ⌈12/N⌉ groups, as in round robin, where dealing
     /// 12/K groups to each node would idle threads of a crowded node and overload a sparse one.
     /// </summary>
     private static void DealOverNodes(int[] ownerOfGroup, int[] nodeOfThread)
