@@ -5,7 +5,7 @@ using Crystalline.Hpc.Scheduling;
 namespace Crystalline.Cli.Commands;
 
 /// <summary>
-/// <c>crystalline topology [--threads N] [--no-pin-test]</c>: what the platform layer found (CPUs,
+/// <c>crystalline topology [--threads N] [--thread-allocation-strategy S] [--no-pin-test]</c>: what the platform layer found (CPUs,
 /// cores, sockets, NUMA nodes, caches), the back end and why anything fell back, whether pinning
 /// works here (tried for real on a scratch thread), and the 12-group thread allocation.
 /// </summary>
@@ -15,10 +15,11 @@ internal static class TopologyCommand
 
     public static int Run(string[] args)
     {
-        var a = new CliArgs(args, ["--no-pin-test"], ["--threads"]);
+        var a = new CliArgs(args, ["--no-pin-test"], ["--threads", "--thread-allocation-strategy"]);
         if (a.Positional.Count > 0) throw new CliUsageException($"unexpected argument '{a.Positional[0]}'");
         int? threadsOption = a.Has("--threads") ? a.GetInt("--threads", 1, 1, 4096) : null;
         bool pinTest = !a.GetFlag("--no-pin-test");
+        ThreadAllocationStrategy strategy = TrainCommand.ParseStrategy(a.GetString("--thread-allocation-strategy", "round-robin"));
 
         IPlatform p = PlatformServices.Current;
         CpuTopology t = p.Topology;
@@ -69,7 +70,7 @@ internal static class TopologyCommand
         Console.WriteLine(threadsOption is null
             ? $"thread allocation for this machine ({threads} physical cores usable; --threads N for another count)"
             : $"thread allocation for --threads {threads}");
-        Console.Write(new ThreadAllocation(threads).Describe());
+        Console.Write(new ThreadAllocation(threads, strategy).Describe());
         return 0;
     }
 

@@ -14,7 +14,7 @@ internal static class TrainCommand
         "--data", "--val-data", "--tokenizer", "--model", "--layers", "--heads", "--channels", "--context", "--vocab",
         "--batch-size", "--seq-len", "--steps", "--epochs", "--lr", "--warmup", "--weight-decay", "--clip", "--seed",
         "--num-threads", "--hierarchy-depth", "--thread-allocation-strategy", "--init", "--checkpoint-dir",
-        "--checkpoint-every", "--resume", "--val-batches", "--progress-every",
+        "--checkpoint-every", "--resume", "--val-batches", "--progress-every", "--progress",
     ];
 
     public static int Run(string[] args) => Run(args, Console.Out);
@@ -24,9 +24,9 @@ internal static class TrainCommand
         var a = new CliArgs(args, s_flags, s_valued);
         if (a.Positional.Count > 0) throw new CliUsageException($"unexpected argument '{a.Positional[0]}'");
         if (a.Has("--steps") && a.Has("--epochs")) throw new CliUsageException("give --steps or --epochs, not both");
-        string strategy = a.GetString("--thread-allocation-strategy", "round-robin");
-        if (strategy != "round-robin")
-            throw new CliUsageException($"--thread-allocation-strategy: only 'round-robin' is implemented (thread t owns groups t, t+N, …; LATTICE_MATH.md), got '{strategy}'");
+        ThreadAllocationStrategy strategy = ParseStrategy(a.GetString("--thread-allocation-strategy", "round-robin"));
+
+        TrainingProgress progress = CreateProgress(a.GetString("--progress", "auto"), log);
 
         // ---- model shape: checkpoint (when resuming) → preset → explicit overrides ----
         string? resume = a.GetString("--resume");
@@ -100,6 +100,10 @@ internal static class TrainCommand
         long stepsPerEpoch = Math.Max(1, (train.Length - 1) / ((long)B * T));
         if (val is null && train.Length >= 2 * ((long)B * T + 1)) stepsPerEpoch = Math.Max(1, (train.Length - Math.Max(train.Length / 10, (long)B * T + 1) - 1) / ((long)B * T));
         long steps = a.Has("--epochs") ? a.GetLong("--epochs", 1, 1, 1_000_000) * stepsPerEpoch : a.GetLong("--steps", 1500, 1, long.MaxValue / 2);
+        // The default warm-up scales with --steps; a resumed run keeps the warm-up its checkpoint was
+        // trained with, so that a larger --steps extends the run instead of being refused.
+        int defaultWarmup = (int)Math.Min(100, Math.Max(1, steps / 20));
+        if (resumeModel is not null && SavedSchedule(resumeModel) is { } saved) defaultWarmup = saved.WarmupSteps;
         var options = new TrainerOptions
         {
             Model = cfg,
@@ -107,7 +111,7 @@ internal static class TrainCommand
             SeqLen = T,
             HierarchyDepth = depth,
             LearningRate = (float)a.GetDouble("--lr", 1e-3, 0, 10),
-            WarmupSteps = a.GetInt("--warmup", (int)Math.Min(100, Math.Max(1, steps / 20)), 0, int.MaxValue),
+            WarmupSteps = a.GetInt("--warmup", defaultWarmup, 0, int.MaxValue),
             TotalSteps = steps,
             WeightDecay = (float)a.GetDouble("--weight-decay", 0.1, 0, 10),
             GradClip = (float)a.GetDouble("--clip", 1.0, 0, 1e6),
@@ -140,10 +144,16 @@ internal static class TrainCommand
         };
         bool stealing = a.GetFlag("--enable-work-stealing", true);
 
-        using var executor = new ControlProcess(new ControlProcessOptions { WorkerCount = threads, HierarchyDepth = depth, EnableWorkStealing = stealing, CollectTimings = true });
+        using var executor = new ControlProcess(new ControlProcessOptions { WorkerCount = threads, HierarchyDepth = depth, EnableWorkStealing = stealing, CollectTimings = true, AllocationStrategy = strategy });
         TrainingRun run;
         try { run = TrainingRun.Prepare(settings, executor); }
         catch (TrainingSetupException e) { throw new CliUsageException(e.Message); }
+        catch (TrainingAlreadyCompleteException e)
+        {
+            // Not an error: rerunning a finished command line is harmless, and nothing is written.
+            log.WriteLine($"crystalline train: {e.Message}");
+            return 0;
+        }
         using (run)
         {
             log.WriteLine($"crystalline train: model {cfg.Describe()}, {run.Trainer.Parameters.Count:N0} parameters, init {options.Init}");
@@ -159,9 +169,10 @@ internal static class TrainCommand
             long arena = 0, grads = 0;
             foreach (int s in run.Trainer.ActiveSpheres) { arena += run.Trainer.Sphere(s)!.ArenaBytes; grads += run.Trainer.Sphere(s)!.GradientBytes; }
             log.WriteLine(FormattableString.Invariant($"memory: activation arenas {arena / 1048576.0:F1} MiB, gradient buffers {grads / 1048576.0:F1} MiB over {run.Trainer.ActiveSpheres.Count} spheres"));
-            if (run.StartStep > 0) log.WriteLine($"resuming from {resumeModel} at step {run.StartStep}");
+            if (run.StartStep > 0) log.WriteLine($"resuming from {resumeModel} at step {run.StartStep} of {steps}");
+            if (run.ResumeNote is not null) log.WriteLine($"note: {run.ResumeNote}");
             log.WriteLine($"checkpoints, metrics.csv and loss.png in {Path.GetFullPath(ckptDir)}");
-            try { run.Run(log); }
+            try { run.Run(log, progress); }
             catch (InvalidOperationException e) when (e.Message.StartsWith("loss became", StringComparison.Ordinal))
             {
                 // Divergence is not a usage error: report it plainly (exit code 1); checkpoints written so far stay.
@@ -172,6 +183,43 @@ internal static class TrainCommand
             log.Write(executor.Statistics.ToTable(maxSphereRows: 24));
         }
         return 0;
+    }
+
+    /// <summary>The schedule recorded in the checkpoint's training state, or null (not recorded, or a file Prepare will report on).</summary>
+    private static (long TotalSteps, int WarmupSteps)? SavedSchedule(string modelPath)
+    {
+        string? statePath = TrainingRun.StatePathOf(modelPath);
+        if (statePath is null) return null;
+        try { return TrainingState.ReadSchedule(statePath); }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>A --thread-allocation-strategy value; anything but the three names is a usage error listing them.</summary>
+    internal static ThreadAllocationStrategy ParseStrategy(string name) =>
+        ThreadAllocationStrategyNames.TryParse(name, out var strategy)
+            ? strategy
+            : throw new CliUsageException($"--thread-allocation-strategy must be one of {string.Join(", ", ThreadAllocationStrategyNames.All)} (LATTICE_MATH.md's is round-robin), got '{name}'");
+
+    /// <summary>
+    /// auto: a bar redrawn in place when standard output is a terminal (not redirected, TERM not
+    /// "dumb"), one line per report otherwise; bar or lines force either.
+    /// </summary>
+    private static TrainingProgress CreateProgress(string mode, TextWriter log)
+    {
+        bool interactive = mode switch
+        {
+            "auto" => !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("TERM") != "dumb",
+            "bar" => true,
+            "lines" => false,
+            _ => throw new CliUsageException($"--progress must be auto, bar or lines, got '{mode}'"),
+        };
+        int width = 0;
+        if (interactive && !Console.IsOutputRedirected)
+        {
+            try { width = Console.WindowWidth; }
+            catch (Exception e) when (e is IOException or PlatformNotSupportedException) { } // no console window: the bar is not cut
+        }
+        return new TrainingProgress(log, interactive, width);
     }
 
     /// <summary>−Σ p·ln p over the token frequencies (nats): the loss of the best context-free model.</summary>

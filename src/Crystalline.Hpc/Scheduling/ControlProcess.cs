@@ -119,7 +119,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         _spinRounds = _options.SpinRounds;
         _callerIsWorker0 = _options.UseCallingThread;
         int n = _options.WorkerCount;
-        Allocation = new ThreadAllocation(n);
+        Allocation = new ThreadAllocation(n, _options.AllocationStrategy);
         int initialLeaves = Pow12(_options.HierarchyDepth);
         Hierarchy = new SphereHierarchy(new SphereHierarchyLimits
         {
@@ -135,8 +135,6 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         // Against the CPUs this process may use (its affinity mask), not the machine's count.
         _oversubscribed = n + (_callerIsWorker0 ? 0 : 1) > cpus.Length;
         _workers = new Worker[n];
-        // Every deque holds the largest share: a thief pushes a share it claims into its own deque,
-        // which is empty at that moment, so pushes overflow only if this sizing is wrong.
         int capacity = DequeCapacityFor(leavesOf);
         for (int w = 0; w < n; w++)
         {

@@ -9,6 +9,10 @@ public sealed class ControlProcessOptions
     /// <summary>Hierarchy depth d (0 … 4): an epoch runs 12^d leaf spheres. Default 1 (the 12 spheres).</summary>
     public int HierarchyDepth { get; set; } = 1;
 
+    /// <summary>How the 12 symmetry groups (and so the leaf spheres) are dealt to the workers when there are fewer
+    /// than 12 (see <see cref="ThreadAllocationStrategy"/>). Default <see cref="ThreadAllocationStrategy.RoundRobin"/>, LATTICE_MATH.md's.</summary>
+    public ThreadAllocationStrategy AllocationStrategy { get; set; } = ThreadAllocationStrategy.RoundRobin;
+
     /// <summary>Let idle workers steal whole sphere work items from busy ones. Default true.</summary>
     public bool EnableWorkStealing { get; set; } = true;
 
@@ -47,6 +51,7 @@ public sealed class ControlProcessOptions
     {
         if (WorkerCount is < 1 or > 4096) throw new ArgumentOutOfRangeException(nameof(WorkerCount), WorkerCount, "worker count must be 1 … 4096");
         if (HierarchyDepth is < 0 or > 4) throw new ArgumentOutOfRangeException(nameof(HierarchyDepth), HierarchyDepth, "hierarchy depth must be 0 … 4");
+        if (!Enum.IsDefined(AllocationStrategy)) throw new ArgumentOutOfRangeException(nameof(AllocationStrategy), AllocationStrategy, "unknown thread allocation strategy");
         if (SpinRounds < 0) throw new ArgumentOutOfRangeException(nameof(SpinRounds), SpinRounds, "spin rounds must be ≥ 0");
         if (WorkingMemoryBytesPerWorker is < 0 or > (1 << 30)) throw new ArgumentOutOfRangeException(nameof(WorkingMemoryBytesPerWorker), WorkingMemoryBytesPerWorker, "working memory must be 0 … 1 GiB");
         if (MailboxCapacity is < 0 or > (1 << 20)) throw new ArgumentOutOfRangeException(nameof(MailboxCapacity), MailboxCapacity, "mailbox capacity must be 0 … 2^20");

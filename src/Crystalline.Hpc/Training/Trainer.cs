@@ -73,7 +73,7 @@ internal sealed unsafe class Trainer : IDisposable
         Parameters = new GptParameters(options.Model);
         if (weights is null) Parameters.Initialize(options.Seed, options.Init);
         else Parameters.CopyFrom(weights);
-        State = new TrainingState(Parameters.Count, S) { OptionsHash = options.Hash() };
+        State = new TrainingState(Parameters.Count, S) { OptionsHash = options.Hash(), TotalSteps = options.TotalSteps, WarmupSteps = options.WarmupSteps };
         var rng = new DeterministicRandom(options.Seed ^ 0x5DEECE66DUL);
         State.RngState = rng.GetState();
 
@@ -282,11 +282,15 @@ internal sealed unsafe class Trainer : IDisposable
         }
     }
 
-    /// <summary>Takes the optimizer moments and counters of a saved state (same shape).</summary>
+    /// <summary>Takes the optimizer moments and counters of a saved state (same shape). The options hash and
+    /// schedule stay this run's: a state saved from here on describes the run that writes it.</summary>
     public void LoadState(TrainingState saved)
     {
         ArgumentNullException.ThrowIfNull(saved);
         State.CopyFrom(saved);
+        State.OptionsHash = Options.Hash();
+        State.TotalSteps = Options.TotalSteps;
+        State.WarmupSteps = Options.WarmupSteps;
     }
 
     public void ResetStatistics()

@@ -67,11 +67,22 @@ internal sealed record TrainerOptions
         return (float)(min + 0.5 * (1.0 + Math.Cos(Math.PI * ratio)) * (lr - min));
     }
 
-    /// <summary>A hash (FNV-1a over the canonical text) of every option that fixes the arithmetic; stored in the training state to refuse a mismatched --resume.</summary>
-    public ulong Hash()
+    /// <summary>
+    /// A hash (FNV-1a over the canonical text) of every option that fixes the arithmetic of a step,
+    /// stored in the training state to refuse a mismatched --resume. <see cref="TotalSteps"/> is left
+    /// out on purpose: a finished run may be extended to more steps (the cosine schedule then follows
+    /// the new total from the resumed step on; docs/training.md).
+    /// </summary>
+    public ulong Hash() => Fnv1a(CanonicalText(withTotalSteps: false));
+
+    /// <summary>The hash as builds before 2026-11-28 computed it, with <see cref="TotalSteps"/> in it: accepted on --resume so their checkpoints still resume with the same step count.</summary>
+    public ulong LegacyHash() => Fnv1a(CanonicalText(withTotalSteps: true));
+
+    private string CanonicalText(bool withTotalSteps) => FormattableString.Invariant(
+        $"{Model.MaxSeqLen},{Model.VocabSize},{Model.PaddedVocabSize},{Model.NumLayers},{Model.NumHeads},{Model.Channels}|{BatchSize},{SeqLen},{HierarchyDepth}|{LearningRate:R},{MinLearningRateFraction:R},{WarmupSteps},{(withTotalSteps ? TotalSteps.ToString(System.Globalization.CultureInfo.InvariantCulture) + "," : "")}{WeightDecay:R},{GradClip:R},{Beta1:R},{Beta2:R},{Epsilon:R},{LambdaCorrection}");
+
+    private static ulong Fnv1a(string s)
     {
-        string s = FormattableString.Invariant(
-            $"{Model.MaxSeqLen},{Model.VocabSize},{Model.PaddedVocabSize},{Model.NumLayers},{Model.NumHeads},{Model.Channels}|{BatchSize},{SeqLen},{HierarchyDepth}|{LearningRate:R},{MinLearningRateFraction:R},{WarmupSteps},{TotalSteps},{WeightDecay:R},{GradClip:R},{Beta1:R},{Beta2:R},{Epsilon:R},{LambdaCorrection}");
         ulong h = 14695981039346656037UL;
         foreach (char c in s) { h ^= c; h *= 1099511628211UL; }
         return h;

@@ -10,6 +10,14 @@ namespace Crystalline.Hpc.Training;
 /// <summary>A problem with the options or input files, found before anything is written (the CLI exits with code 2).</summary>
 internal sealed class TrainingSetupException(string message, Exception? inner = null) : Exception(message, inner);
 
+/// <summary>--resume from a checkpoint that already has the requested steps: nothing to train, nothing written (the CLI exits with code 0).</summary>
+internal sealed class TrainingAlreadyCompleteException(long step, long totalSteps)
+    : Exception($"--resume: already at step {step} of {totalSteps}; nothing to do (pass a larger --steps to extend the run)")
+{
+    public long Step { get; } = step;
+    public long TotalSteps { get; } = totalSteps;
+}
+
 /// <summary>What a training run needs besides the trainer options.</summary>
 internal sealed record TrainingRunSettings
 {
@@ -57,9 +65,18 @@ internal sealed class TrainingRun : IDisposable
     public MetricsLog Metrics => _metrics;
     /// <summary>A remark for the user about the setup (e.g. validation off), or null.</summary>
     public string? Note { get; private init; }
+    /// <summary>When a resumed run has a different total than the run that saved the checkpoint: what that does to the schedule; else null.</summary>
+    public string? ResumeNote { get; private init; }
 
     public static string ModelFileName(long step) => $"model_{step:D8}.bin";
     public static string StateFileName(long step) => $"state_{step:D8}.bin";
+
+    /// <summary>The training-state file that belongs to a model_NNNNNNNN.bin (same folder, same step), or null when the name carries no step.</summary>
+    public static string? StatePathOf(string modelPath)
+    {
+        if (!TryStepOf(modelPath, out long step)) return null;
+        return Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, StateFileName(step));
+    }
 
     /// <summary>Finds the checkpoint to resume from: the file itself, or the highest-step model_*.bin with its state file in a directory.</summary>
     public static string ResolveResume(string path)
@@ -85,7 +102,13 @@ internal sealed class TrainingRun : IDisposable
     }
 
     /// <summary>Checks every option and input and builds the run; writes nothing.</summary>
+    /// <remarks>
+    /// Resuming: every option in <see cref="TrainerOptions.Hash"/> must match the checkpoint's run; the
+    /// total may differ. A larger total extends the run (the schedule follows the new total from the
+    /// saved step: see <see cref="ResumeNote"/>); the same total continues bitwise as if never stopped.
+    /// </remarks>
     /// <exception cref="TrainingSetupException">bad options, bad or mismatched files, a corpus that is empty or shorter than one batch.</exception>
+    /// <exception cref="TrainingAlreadyCompleteException">resuming a checkpoint whose step is already ≥ the requested total (checked after everything else).</exception>
     public static TrainingRun Prepare(TrainingRunSettings s, ISphereExecutor executor)
     {
         ArgumentNullException.ThrowIfNull(s);
@@ -120,6 +143,7 @@ internal sealed class TrainingRun : IDisposable
             catch (ArgumentException e) { throw new TrainingSetupException(e.Message, e); }
         }
 
+        ulong fingerprint = TrainingState.Fingerprint(trainTokens);
         GptParameters? weights = null;
         TrainingState? state = null;
         try
@@ -137,10 +161,17 @@ internal sealed class TrainingRun : IDisposable
                 try { state = TrainingState.Read(statePath, weights.Count, o.SphereCount); }
                 catch (InvalidDataException e) { throw new TrainingSetupException(e.Message, e); }
                 if (state.Step != step) throw new TrainingSetupException($"--resume: {statePath} holds step {state.Step}, the file name says {step}");
-                if (state.OptionsHash != o.Hash())
-                    throw new TrainingSetupException("--resume: the options that fix the arithmetic (model, batch size, sequence length, hierarchy depth, learning-rate schedule, steps, weight decay, clip, Λ correction) differ from the checkpoint's run; resume with the same options");
-                if (state.Step >= o.TotalSteps) throw new TrainingSetupException($"--resume: the checkpoint is at step {state.Step}, the run has {o.TotalSteps} steps: nothing to do");
+                bool recorded = state.TotalSteps > 0;
+                if (recorded && state.WarmupSteps != o.WarmupSteps)
+                    throw new TrainingSetupException($"--resume: the checkpoint's run warmed up over {state.WarmupSteps} steps, this run asks for {o.WarmupSteps}; resume with --warmup {state.WarmupSteps}");
+                // Checkpoints of builds before 2026-11-28 hashed the step count too: they resume with their original --steps.
+                if (state.OptionsHash != o.Hash() && state.OptionsHash != o.LegacyHash())
+                    throw new TrainingSetupException("--resume: the options that fix the arithmetic (model, batch size, sequence length, hierarchy depth, learning rate, warm-up, weight decay, clip, Λ correction) differ from the checkpoint's run; resume with the same options (only --steps or --epochs may change)"
+                        + (recorded ? "" : "; this checkpoint predates resizable runs: also keep its original --steps"));
                 if (state.DataPosition > train.TokenCount) throw new TrainingSetupException($"--resume: data position {state.DataPosition} is beyond the training corpus ({train.TokenCount} tokens): different data?");
+                if (state.DataFingerprint != 0 && state.DataFingerprint != fingerprint)
+                    throw new TrainingSetupException("--resume: the training tokens differ from the checkpoint's run (different --data, --val-data or tokenizer); resume with the same data");
+                if (state.Step >= o.TotalSteps) throw new TrainingAlreadyCompleteException(state.Step, o.TotalSteps);
             }
             else if (Directory.Exists(s.CheckpointDir) && Directory.EnumerateFiles(s.CheckpointDir, "model_*.bin").Any())
             {
@@ -154,7 +185,8 @@ internal sealed class TrainingRun : IDisposable
                 trainer.LoadState(state);
                 train.Position = state.DataPosition;
             }
-            var run = new TrainingRun(s, trainer, train, valLoader, state?.Step ?? 0) { Note = valNote };
+            trainer.State.DataFingerprint = fingerprint;
+            var run = new TrainingRun(s, trainer, train, valLoader, state?.Step ?? 0) { Note = valNote, ResumeNote = state is null ? null : DescribeResize(state, o) };
             if (state is not null) run._metrics.LoadPrefix(Path.Combine(s.CheckpointDir, "metrics.csv"), state.Step);
             return run;
         }
@@ -163,6 +195,23 @@ internal sealed class TrainingRun : IDisposable
             weights?.Dispose();
             state?.Dispose();
         }
+    }
+
+    /// <summary>How a changed total moves the learning rate at the resumed step; null when the total is unchanged.</summary>
+    private static string? DescribeResize(TrainingState saved, TrainerOptions o)
+    {
+        if (saved.TotalSteps == o.TotalSteps) return null;
+        float now = o.LearningRateAt(saved.Step);
+        if (saved.TotalSteps <= 0)
+            return FormattableString.Invariant($"the checkpoint does not record its run's total; the learning-rate schedule follows this run's {o.TotalSteps} steps (lr at step {saved.Step}: {now:0.000e+00})");
+        float before = (o with { TotalSteps = saved.TotalSteps }).LearningRateAt(saved.Step);
+        // Warm-up rates do not depend on the total: a run saved before its warm-up ended has taken exactly
+        // the steps an uninterrupted run with the new total would have.
+        string consequence = saved.Step <= o.WarmupSteps
+            ? $"the {saved.Step} steps so far were all warm-up, which does not depend on the total, so this continues exactly as an uninterrupted {o.TotalSteps}-step run with --warmup {o.WarmupSteps}"
+            : $"the {saved.Step - o.WarmupSteps} steps after the warm-up followed the {saved.TotalSteps}-step schedule, so the result is not bitwise that of an uninterrupted {o.TotalSteps}-step run";
+        return FormattableString.Invariant(
+            $"{(o.TotalSteps > saved.TotalSteps ? "extending" : "shortening")} the run from {saved.TotalSteps} to {o.TotalSteps} steps: the cosine learning-rate schedule now follows {o.TotalSteps} steps (lr at step {saved.Step}: {before:0.000e+00} in the saved run's schedule, {now:0.000e+00} now); {consequence}");
     }
 
     /// <summary>Mean loss over up to <see cref="TrainingRunSettings.ValBatches"/> validation batches, always from the start of the validation data (so it does not depend on history).</summary>
@@ -193,10 +242,18 @@ internal sealed class TrainingRun : IDisposable
         return model;
     }
 
-    /// <summary>Trains from the current step to <see cref="TrainerOptions.TotalSteps"/>, printing progress to <paramref name="log"/>.</summary>
-    public void Run(TextWriter log)
+    /// <summary>Trains from the current step to <see cref="TrainerOptions.TotalSteps"/>, printing progress to <paramref name="log"/> one line per report.</summary>
+    public void Run(TextWriter log) => Run(log, new TrainingProgress(log, interactive: false));
+
+    /// <summary>
+    /// Trains from the current step to <see cref="TrainerOptions.TotalSteps"/>. Progress goes to
+    /// <paramref name="progress"/> (a bar redrawn in place on a terminal, lines otherwise); every other
+    /// line to <paramref name="log"/>, the same writer, after the bar's line is ended.
+    /// </summary>
+    public void Run(TextWriter log, TrainingProgress progress)
     {
         ArgumentNullException.ThrowIfNull(log);
+        ArgumentNullException.ThrowIfNull(progress);
         var o = _trainer.Options;
         int n = o.BatchSize * o.SeqLen;
         var inputs = new int[n]; var targets = new int[n];
@@ -207,39 +264,48 @@ internal sealed class TrainingRun : IDisposable
         long epoch = _startStep / Math.Max(1, _train.BatchesPerEpoch);
         long epochStart = Stopwatch.GetTimestamp();
         _trainer.ResetStatistics();
-        for (long step = _startStep; step < total; step++)
+        try
         {
-            bool wrapped = _train.Next(inputs, targets);
-            if (wrapped)
+            for (long step = _startStep; step < total; step++)
             {
-                _epochWallMs += Elapsed(epochStart);
-                WriteHierarchyStats(log, $"epoch {epoch} done");
-                epoch++;
-                epochStart = Stopwatch.GetTimestamp();
+                bool wrapped = _train.Next(inputs, targets);
+                if (wrapped)
+                {
+                    _epochWallMs += Elapsed(epochStart);
+                    progress.EndBar();
+                    WriteHierarchyStats(log, $"epoch {epoch} done");
+                    epoch++;
+                    epochStart = Stopwatch.GetTimestamp();
+                }
+                long t0 = Stopwatch.GetTimestamp();
+                StepResult r = _trainer.Step(inputs, targets);
+                double ms = Elapsed(t0);
+                _computeMs += r.ComputeMs; _reduceMs += r.ReduceMs; _optimizerMs += r.OptimizerMs;
+                _trainer.State.DataPosition = _train.Position;
+                intervalSteps++;
+                double val = double.NaN;
+                if (r.BoundaryCrossings > 0)
+                {
+                    val = lastVal = Validate(inputs, targets);
+                    progress.WriteLine(FormattableString.Invariant(
+                        $"  ◆ 144000-token boundary crossed at step {r.Step} ({_trainer.State.TokensProcessed:N0} tokens, {_trainer.State.TokensProcessed / LatticeConstants.VectorCulmination} crossings): validation loss {val:F4}"));
+                }
+                _metrics.Add(new MetricsRow(r.Step, r.Loss, val, r.LearningRate, r.GradNorm, ms, n / (ms / 1000.0), _trainer.State.TokensProcessed / LatticeConstants.VectorCulmination));
+                double intervalMs = Elapsed(intervalStart);
+                if (progress.IsDue(r.Step, total, every, firstOfRun: step == _startStep, intervalMs))
+                {
+                    double avgMs = intervalMs / intervalSteps;
+                    progress.Report(new ProgressSnapshot(r.Step, total, r.Loss, n / (avgMs / 1000.0), avgMs, r.LearningRate, r.GradNorm));
+                    intervalStart = Stopwatch.GetTimestamp(); intervalSteps = 0;
+                }
+                if (!double.IsFinite(r.Loss)) throw new InvalidOperationException($"loss became {r.Loss} at step {r.Step}; lower --lr");
+                if (_s.CheckpointEvery > 0 && r.Step % _s.CheckpointEvery == 0 && r.Step != total)
+                    progress.WriteLine($"  checkpoint {SaveCheckpoint()}");
             }
-            long t0 = Stopwatch.GetTimestamp();
-            StepResult r = _trainer.Step(inputs, targets);
-            double ms = Elapsed(t0);
-            _computeMs += r.ComputeMs; _reduceMs += r.ReduceMs; _optimizerMs += r.OptimizerMs;
-            _trainer.State.DataPosition = _train.Position;
-            intervalSteps++;
-            double val = double.NaN;
-            if (r.BoundaryCrossings > 0)
-            {
-                val = lastVal = Validate(inputs, targets);
-                log.WriteLine(FormattableString.Invariant(
-                    $"  ◆ 144000-token boundary crossed at step {r.Step} ({_trainer.State.TokensProcessed:N0} tokens, {_trainer.State.TokensProcessed / LatticeConstants.VectorCulmination} crossings): validation loss {val:F4}"));
-            }
-            _metrics.Add(new MetricsRow(r.Step, r.Loss, val, r.LearningRate, r.GradNorm, ms, n / (ms / 1000.0), _trainer.State.TokensProcessed / LatticeConstants.VectorCulmination));
-            if (r.Step % every == 0 || r.Step == total)
-            {
-                double avgMs = Elapsed(intervalStart) / intervalSteps;
-                log.WriteLine(ProgressLine(r, total, avgMs, n));
-                intervalStart = Stopwatch.GetTimestamp(); intervalSteps = 0;
-            }
-            if (!double.IsFinite(r.Loss)) throw new InvalidOperationException($"loss became {r.Loss} at step {r.Step}; lower --lr");
-            if (_s.CheckpointEvery > 0 && r.Step % _s.CheckpointEvery == 0 && r.Step != total)
-                log.WriteLine($"  checkpoint {SaveCheckpoint()}");
+        }
+        finally
+        {
+            progress.EndBar(); // an error message or the statistics below start on their own line
         }
         _epochWallMs += Elapsed(epochStart);
         double finalVal = Validate(inputs, targets);
@@ -253,15 +319,6 @@ internal sealed class TrainingRun : IDisposable
     }
 
     private static double Elapsed(long t0) => (Stopwatch.GetTimestamp() - t0) * 1000.0 / Stopwatch.Frequency;
-
-    private static string ProgressLine(StepResult r, long total, double msPerStep, int tokensPerStep)
-    {
-        const int width = 24;
-        int filled = (int)(width * r.Step / total);
-        string bar = new string('#', filled) + new string('.', width - filled);
-        return FormattableString.Invariant(
-            $"step {r.Step,7}/{total} [{bar}] loss {r.Loss:F4} | {tokensPerStep / (msPerStep / 1000.0),9:N0} tok/s | {msPerStep,8:F1} ms/step | lr {r.LearningRate:0.00e+00} | norm {r.GradNorm:F3}");
-    }
 
     /// <summary>Work per sphere and worker, share of time in compute, sync, reduction and optimizer, and boundary crossings per sphere.</summary>
     public void WriteHierarchyStats(TextWriter log, string title)

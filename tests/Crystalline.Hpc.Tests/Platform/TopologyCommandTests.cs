@@ -36,7 +36,17 @@ public sealed class TopologyCommandTests
         Assert.Contains("thread   4: groups 4, 9", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Shows_the_allocation_of_the_chosen_strategy()
+    {
+        var (code, output, err) = Run("topology", "--threads", "5", "--thread-allocation-strategy", "block", "--no-pin-test");
+        Assert.True(code == 0, err);
+        Assert.Contains("Thread allocation (block): 5 thread(s)", output, StringComparison.Ordinal);
+        Assert.Contains("thread   2: groups 4, 5, 6", output, StringComparison.Ordinal);
+    }
+
     [Theory]
+    [InlineData("--thread-allocation-strategy", "compact")]
     [InlineData("--threads", "0")]
     [InlineData("--bogus")]
     [InlineData("extra")]

@@ -103,6 +103,26 @@ public class TrainerTests
         }
     }
 
+    [Fact]
+    public void Weights_after_20_steps_are_bitwise_identical_for_every_thread_allocation_strategy()
+    {
+        // The strategy moves spheres between workers; the arithmetic is fixed by sphere index (rows,
+        // arenas, the reduction tree, the slice order), so not a bit may change. Without stealing each
+        // sphere runs on its home worker, so the homes really differ between the strategies here.
+        const int B = 13, T = 6, depth = 1;
+        byte[] reference = TrainWeights(new SequentialExecutor(depth), B, T, depth, 20);
+        var homes = new HashSet<string>();
+        foreach (var strategy in Enum.GetValues<ThreadAllocationStrategy>())
+            foreach (bool stealing in new[] { false, true })
+            {
+                using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 3, HierarchyDepth = depth, SpinRounds = 50, EnableWorkStealing = stealing, AllocationStrategy = strategy });
+                Assert.Equal(strategy, cp.Allocation.Strategy);
+                homes.Add(string.Join(",", Enumerable.Range(0, cp.SphereCount).Select(cp.HomeWorkerOf)));
+                Assert.Equal(reference, TrainWeights(cp, B, T, depth, 20));
+            }
+        Assert.True(homes.Count >= 2, "round robin and block must place the spheres differently");
+    }
+
     [Theory]
     [InlineData(13, 6, 1, 8)]
     [InlineData(26, 3, 2, 4)]
