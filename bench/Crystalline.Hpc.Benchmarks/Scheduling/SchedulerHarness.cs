@@ -58,10 +58,8 @@ internal static class SchedulerHarness
 
         // Epoch latency, trivial work: the default options (no per-item timings), the profiling switch
         // CollectTimings on, one worker (no cross-core traffic: the floor of the bookkeeping), and the
-        // .NET baselines, interleaved round by round.
-        using (var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = 1 }))
-        using (var timed = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = 1, CollectTimings = true }))
-        using (var one = new ControlProcess(new ControlProcessOptions { WorkerCount = 1, HierarchyDepth = 1 }))
+        // .NET baselines, interleaved round by round. Each control process lives only for its own
+        // measurement: on 2 cores the pinned workers of another one would compete with it.
         {
             var slots = new long[12 * 8];
             var trivial = new Trivial(slots);
@@ -72,20 +70,33 @@ internal static class SchedulerHarness
             var tTasks = new List<double>();
             var tTimed = new List<double>();
             var tOne = new List<double>();
+            long ownItems = 0, allItems = 0;
+            double TimeEpochs(ControlProcessOptions o, bool count = false)
+            {
+                using var cp = new ControlProcess(o);
+                double t = Time(() => cp.RunEpoch(trivial), 20000);
+                if (count)
+                {
+                    ownItems += cp.Statistics.Worker(0).WorkItems;
+                    for (int w = 0; w < cp.WorkerCount; w++) allItems += cp.Statistics.Worker(w).WorkItems;
+                }
+                return t;
+            }
             for (int r = 0; r < rounds; r++)
             {
-                tFor.Add(Time(() => Parallel.For(0, 12, body), 2000));
-                tEpoch.Add(Time(() => cp.RunEpoch(trivial), 2000));
-                tTimed.Add(Time(() => timed.RunEpoch(trivial), 2000));
-                tOne.Add(Time(() => one.RunEpoch(trivial), 2000));
+                tFor.Add(Time(() => Parallel.For(0, 12, body), 20000));
+                tEpoch.Add(TimeEpochs(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = 1 }, count: true));
+                tTimed.Add(TimeEpochs(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = 1, CollectTimings = true }));
+                tOne.Add(TimeEpochs(new ControlProcessOptions { WorkerCount = 1, HierarchyDepth = 1 }));
                 tTasks.Add(Time(() =>
                 {
                     for (int i = 0; i < 12; i++) { int s = i; tasks[i] = Task.Run(() => slots[s * 8]++); }
                     Task.WaitAll(tasks);
-                }, 200));
+                }, 2000));
             }
             double e = Median(tEpoch), f = Median(tFor), t = Median(tTasks), tm = Median(tTimed), o = Median(tOne);
             Console.WriteLine($"epoch latency (12 trivial spheres, {workers} workers, medians of {rounds} rounds): RunEpoch {e * 1e6:0.00} µs, Parallel.For {f * 1e6:0.00} µs, Task.WhenAll {t * 1e6:0.00} µs; Parallel.For/RunEpoch = {f / e:0.0}x, Tasks/RunEpoch = {t / e:0.0}x");
+            Console.WriteLine($"  RunEpoch: worker 0 (the caller) ran {100.0 * ownItems / allItems:0}% of the items; range over rounds {tEpoch.Min() * 1e6:0.00}–{tEpoch.Max() * 1e6:0.00} µs");
             Console.WriteLine($"  with CollectTimings = true: RunEpoch {tm * 1e6:0.00} µs (Parallel.For/RunEpoch = {f / tm:0.0}x); 1 worker: RunEpoch {o * 1e6:0.00} µs");
         }
         return 0;
@@ -98,6 +109,10 @@ internal static class SchedulerHarness
 
     private static double Time(Action a, int reps)
     {
+        // Let the previous variant's idle threads (control-process workers spin ~0.6 ms before they block,
+        // thread-pool workers a little) go to sleep first: on 2 cores a spinning leftover of one variant
+        // would otherwise take the core another variant's worker needs.
+        Thread.Sleep(5);
         a();
         long t0 = Stopwatch.GetTimestamp();
         for (int i = 0; i < reps; i++) a();

@@ -645,7 +645,13 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         // A thief reading a victim's deque indices makes each of the victim's next pops wait for the
         // line to come back (a cross-core miss per item), which is most of the cost of a short epoch
         // whose shares finish at about the same time; an item worth stealing runs far longer than this.
-        for (int p = 0; p < PollsBeforeStealing && Pending > 0; p++) Thread.SpinWait(1);
+        // A share still unclaimed a little into the grace period means its owner is asleep or has no
+        // core right now (on a small machine, often the caller's own): take it at once instead.
+        for (int p = 0; p < PollsBeforeStealing && Pending > 0; p++)
+        {
+            if ((p == 4 || p == 10) && AnyShareUnclaimed(worker)) break;
+            Thread.SpinWait(1);
+        }
         int failedRounds = 0;
         // Idle detection: work only appears at the start of an epoch (every share is pushed once), so
         // when every deque looks empty and every share of the epoch has been claimed, what is left is
@@ -705,6 +711,14 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         if (_shutdown) return false;
         long ticket = Volatile.Read(ref owner.Tickets.First);
         return ticket < epoch && Interlocked.CompareExchange(ref owner.Tickets.First, epoch, ticket) == ticket;
+    }
+
+    private bool AnyShareUnclaimed(Worker thief)
+    {
+        long epoch = Volatile.Read(ref Epoch);
+        foreach (int v in thief.Victims)
+            if (Volatile.Read(ref _workers[v].Tickets.First) < epoch) return true;
+        return false;
     }
 
     private bool StealOnce(Worker thief)
