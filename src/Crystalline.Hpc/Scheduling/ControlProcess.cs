@@ -550,19 +550,18 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             }
             YieldIfOversubscribed(i);
         }
-        // A loop, not one sleep: a worker that finished the last item of the previous epoch may call
-        // Wake late, after this epoch began; such a wake-up finds items still pending and sleeps again.
-        while (true)
-        {
-            _controlSignal.PrepareToSleep();
-            if (Volatile.Read(ref Done) == Target)
-            {
-                _controlSignal.Cancel();
-                return;
-            }
-            _controlSignal.Sleep();
-            if (Volatile.Read(ref Done) == Target) return;
-        }
+        var allDone = new AllDone(this);
+        _controlSignal.SleepUntil(ref allDone);
+    }
+
+    private readonly struct AllDone(ControlProcess cp) : IWakeCondition
+    {
+        public bool IsMet() => Volatile.Read(ref cp.Done) == cp.Target;
+    }
+
+    private readonly struct EpochChanged(ControlProcess cp, long seen) : IWakeCondition
+    {
+        public bool IsMet() => Volatile.Read(ref cp.Epoch) != seen;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -767,19 +766,9 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             }
             YieldIfOversubscribed(i);
         }
-        while (true)
-        {
-            worker.Signal.PrepareToSleep();
-            epoch = Volatile.Read(ref Epoch);
-            if (epoch != seen)
-            {
-                worker.Signal.Cancel();
-                return epoch;
-            }
-            worker.Signal.Sleep();
-            epoch = Volatile.Read(ref Epoch);
-            if (epoch != seen) return epoch;
-        }
+        var changed = new EpochChanged(this, seen);
+        worker.Signal.SleepUntil(ref changed);
+        return Volatile.Read(ref Epoch);
     }
 
     // Pushes the share of <shareOf> into <into>'s deque (into is the calling thread's worker), in

@@ -30,11 +30,20 @@ internal static class CoyoteHarness
             Action body = bodies[i];
             threads[i] = new Thread(state =>
             {
-                Operation.OnStarted((ulong)state!);
-                body();
-                Operation.OnCompleted();
-                Operation.ScheduleNext();
-            });
+                try
+                {
+                    Operation.OnStarted((ulong)state!);
+                    body();
+                    Operation.OnCompleted();
+                    Operation.ScheduleNext();
+                }
+                catch (ThreadInterruptedException)
+                {
+                    // Coyote found a bug (an assertion, a deadlock) and detaches the remaining operations
+                    // of this iteration by interrupting their threads: the report is already recorded.
+                }
+            })
+            { IsBackground = true };
             Operation.Start(ids[i]);
             threads[i].Start(ids[i]);
         }
