@@ -20,7 +20,7 @@ internal static class SchedulerHarness
         // Skewed load: makespan per epoch, stealing on vs off, interleaved.
         foreach (int depth in args.Contains("--latency-only") ? Array.Empty<int>() : new[] { 1, 2 })
         {
-            using var on = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = depth, EnableWorkStealing = true });
+            using var on = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = depth, EnableWorkStealing = true, CollectTimings = true });
             using var off = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = depth, EnableWorkStealing = false });
             var work = new SkewedLoadBenchmarks.SkewedWork(depth);
             var seq = new SequentialExecutor(depth);
