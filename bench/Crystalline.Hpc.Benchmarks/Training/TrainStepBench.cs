@@ -8,12 +8,13 @@ using Crystalline.Hpc.Training;
 namespace Crystalline.Hpc.Benchmarks.Training;
 
 /// <summary>
-/// <c>-- train-step [--model gpt2-124M] [--shapes 4x64,12x256] [--threads 1,2] [--steps 5] [--warmup 1] [--peak-gflops-per-core 210] [--profile] [--gradients overwrite,legacy]</c>:
+/// <c>-- train-step [--model gpt2-124M] [--shapes 4x64,12x256] [--threads 1,2] [--steps 5] [--warmup 1] [--peak-gflops-per-core 210] [--profile] [--gradients overwrite,unpacked,legacy]</c>:
 /// ms/step, tokens/s, share of time in spheres/sync/reduction/optimizer, and model FLOP/s
 /// (6·N + 12·L·C·T per token, the usual count) as a share of the FMA peak. Random tokens, real steps.
 /// <c>--profile</c> adds a table of thread CPU time per kernel phase (<see cref="StepProfile"/>), summed
 /// over workers, per step. <c>--gradients</c> runs each shape and thread count once per gradient
-/// scheme (overwrite: first contribution written with β = 0, no zeroing pass; legacy: zero-then-accumulate),
+/// scheme (overwrite: first contribution written with β = 0, no zeroing pass, weights pre-packed once per step;
+/// unpacked: the same, but every GEMM packs its weight operand itself; legacy: zero-then-accumulate, pre-packed),
 /// side by side in one process.
 /// </summary>
 internal static class TrainStepBench
@@ -31,7 +32,7 @@ internal static class TrainStepBench
         int steps = int.Parse(Arg("--steps", "5"), CultureInfo.InvariantCulture);
         int warm = int.Parse(Arg("--warmup", "1"), CultureInfo.InvariantCulture);
         string[] schemes = Arg("--gradients", "overwrite").Split(',');
-        if (schemes.Any(x => x is not ("overwrite" or "legacy"))) throw new ArgumentException("--gradients takes overwrite and/or legacy");
+        if (schemes.Any(x => x is not ("overwrite" or "legacy" or "unpacked"))) throw new ArgumentException("--gradients takes overwrite, unpacked and/or legacy");
         bool profile = Array.IndexOf(args, "--profile") >= 0;
         double peakPerCore = double.Parse(Arg("--peak-gflops-per-core", "210"), CultureInfo.InvariantCulture);
         long n = ParameterLayout.CountParameters(cfg);
@@ -50,7 +51,7 @@ internal static class TrainStepBench
             {
                 var opt = new TrainerOptions { Model = cfg, BatchSize = B, SeqLen = T, HierarchyDepth = 1, TotalSteps = 1000, WarmupSteps = 10, LearningRate = 1e-4f };
                 using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = thr, HierarchyDepth = 1 });
-                using var tr = new Trainer(opt, cp, legacyGradientZeroing: scheme == "legacy");
+                using var tr = new Trainer(opt, cp, legacyGradientZeroing: scheme == "legacy", prepackWeights: scheme != "unpacked");
                 var rng = new Random(1);
                 int[] inp = new int[B * T], tgt = new int[B * T];
                 for (int i = 0; i < inp.Length; i++) { inp[i] = rng.Next(cfg.VocabSize); tgt[i] = rng.Next(cfg.VocabSize); }

@@ -79,6 +79,39 @@ public static class Sgemm
         }
     }
 
+    /// <summary>
+    /// C ← α·op(A)·op(B)[kOffset .. kOffset+k, :] + β·C on the calling thread, with op(B) taken pre-packed
+    /// from <paramref name="b"/> (rows kOffset … of it: a split-k chunk). Bitwise what <see cref="Multiply(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, VectorWidth)"/>
+    /// computes on the same values at the operand's width.
+    /// </summary>
+    /// <exception cref="ArgumentException">a shape does not match the operand, kOffset is not a multiple of its KC
+    /// slices, or a span is too short.</exception>
+    internal static unsafe void MultiplyPacked(bool transA, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
+        Gemm.PackedOperand b, int kOffset, float beta, Span<float> c, int ldc)
+    {
+        ArgumentNullException.ThrowIfNull(b);
+        if (n != b.N) throw new ArgumentException($"n = {n}, but the packed operand has {b.N} columns", nameof(n));
+        if (kOffset < 0 || kOffset % b.Depth != 0 || (long)kOffset + k > b.K)
+            throw new ArgumentException($"rows {kOffset} … {kOffset + k} of a packed operand of {b.K} rows cut every {b.Depth}", nameof(kOffset));
+        Validate(transA, false, m, n, k, a.Length, lda, k * n, Math.Max(1, n), c.Length, ldc);
+        if (m == 0 || n == 0) return;
+        fixed (float* pa = a)
+        fixed (float* pc = c)
+        {
+            if (k == 0 || alpha == 0f)
+            {
+                SgemmReference.ScaleC(m, n, beta, pc, ldc);
+                return;
+            }
+            var args = new Gemm.GemmArgs(transA, b.TransB, m, n, k, alpha, pa, lda, null, 1, beta, pc, ldc)
+            {
+                PackedB = b.Data + (long)kOffset * b.PaddedColumns,
+                PackedNPad = b.PaddedColumns,
+            };
+            Gemm.SgemmDriver.Run(in args, b.Width, null);
+        }
+    }
+
     /// <summary>Checks shapes and lengths; throws before any memory is touched.</summary>
     internal static void Validate(bool transA, bool transB, int m, int n, int k,
         int aLength, int lda, int bLength, int ldb, int cLength, int ldc)

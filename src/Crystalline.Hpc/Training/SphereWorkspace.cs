@@ -1,3 +1,4 @@
+using Crystalline.Hpc.Kernels.Gemm;
 using Crystalline.Hpc.Kernels;
 using Crystalline.Hpc.Memory;
 using Crystalline.Hpc.Model;
@@ -69,6 +70,8 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     public int SphereIndex { get; }
     /// <summary>Batch rows this sphere owns, ascending.</summary>
     public int[] Rows { get; }
+
+    private PackedWeights? _packed; // set for the duration of Forward/Backward
     public int T { get; }
     public int RowCount => Rows.Length;
     /// <summary>Σ of this sphere's per-token losses in the last step (row order).</summary>
@@ -108,8 +111,9 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     private Span<float> GL(ParameterTensor t, int l, int size) => new(_grads!.Pointer + _lay.LayerOffset(t, l), size);
 
     /// <summary>Forward pass of this sphere's rows against the weights at <paramref name="p"/>; sets <see cref="LossSum"/>.</summary>
-    public void Forward(float* p)
+    public void Forward(float* p, PackedWeights? packed = null)
     {
+        _packed = packed;
         int b = RowCount, R = b * T, C = _cfg.Channels, NH = _cfg.NumHeads, V = _cfg.VocabSize, Vp = _cfg.PaddedVocabSize;
         int att = b * NH * T * T;
         long tm = StepProfile.Start();
@@ -122,22 +126,22 @@ internal sealed unsafe class SphereWorkspace : IDisposable
             LayerNorm.Forward(A(_ln1 + rc, (long)R * C), A(_ln1Mean + r1, R), A(_ln1Rstd + r1, R), A(resIn, (long)R * C),
                 PL(ParameterTensor.Ln1W, l, p, C), PL(ParameterTensor.Ln1B, l, p, C), R, C);
             StepProfile.Lap(StepPhase.LayerNorm, ref tm);
-            Linear.Forward(A(_qkv + 3 * rc, 3L * R * C), A(_ln1 + rc, (long)R * C), PL(ParameterTensor.QkvW, l, p, 3 * C * C), PL(ParameterTensor.QkvB, l, p, 3 * C), R, C, 3 * C);
+            LinearForward(A(_qkv + 3 * rc, 3L * R * C), A(_ln1 + rc, (long)R * C), ParameterTensor.QkvW, l, PL(ParameterTensor.QkvW, l, p, 3 * C * C), PL(ParameterTensor.QkvB, l, p, 3 * C), R, C, 3 * C);
             StepProfile.Lap(StepPhase.QkvForward, ref tm);
             Attention.Forward(A(_atty + rc, (long)R * C), A(_preatt + (long)l * att, att), A(_att + (long)l * att, att), A(_qkv + 3 * rc, 3L * R * C), b, T, C, NH);
             StepProfile.Lap(StepPhase.Attention, ref tm);
-            Linear.Forward(A(_attproj + rc, (long)R * C), A(_atty + rc, (long)R * C), PL(ParameterTensor.AttProjW, l, p, C * C), PL(ParameterTensor.AttProjB, l, p, C), R, C, C);
+            LinearForward(A(_attproj + rc, (long)R * C), A(_atty + rc, (long)R * C), ParameterTensor.AttProjW, l, PL(ParameterTensor.AttProjW, l, p, C * C), PL(ParameterTensor.AttProjB, l, p, C), R, C, C);
             StepProfile.Lap(StepPhase.AttProjForward, ref tm);
             Residual.Forward(A(_res2 + rc, (long)R * C), A(resIn, (long)R * C), A(_attproj + rc, (long)R * C));
             StepProfile.Lap(StepPhase.Residual, ref tm);
             LayerNorm.Forward(A(_ln2 + rc, (long)R * C), A(_ln2Mean + r1, R), A(_ln2Rstd + r1, R), A(_res2 + rc, (long)R * C),
                 PL(ParameterTensor.Ln2W, l, p, C), PL(ParameterTensor.Ln2B, l, p, C), R, C);
             StepProfile.Lap(StepPhase.LayerNorm, ref tm);
-            Linear.Forward(A(_fch + 4 * rc, 4L * R * C), A(_ln2 + rc, (long)R * C), PL(ParameterTensor.FcW, l, p, 4 * C * C), PL(ParameterTensor.FcB, l, p, 4 * C), R, C, 4 * C);
+            LinearForward(A(_fch + 4 * rc, 4L * R * C), A(_ln2 + rc, (long)R * C), ParameterTensor.FcW, l, PL(ParameterTensor.FcW, l, p, 4 * C * C), PL(ParameterTensor.FcB, l, p, 4 * C), R, C, 4 * C);
             StepProfile.Lap(StepPhase.FcForward, ref tm);
             Gelu.Forward(A(_fchGelu + 4 * rc, 4L * R * C), A(_fch + 4 * rc, 4L * R * C));
             StepProfile.Lap(StepPhase.Gelu, ref tm);
-            Linear.Forward(A(_fcproj + rc, (long)R * C), A(_fchGelu + 4 * rc, 4L * R * C), PL(ParameterTensor.FcProjW, l, p, 4 * C * C), PL(ParameterTensor.FcProjB, l, p, C), R, 4 * C, C);
+            LinearForward(A(_fcproj + rc, (long)R * C), A(_fchGelu + 4 * rc, 4L * R * C), ParameterTensor.FcProjW, l, PL(ParameterTensor.FcProjW, l, p, 4 * C * C), PL(ParameterTensor.FcProjB, l, p, C), R, 4 * C, C);
             StepProfile.Lap(StepPhase.FcProjForward, ref tm);
             Residual.Forward(A(_res3 + rc, (long)R * C), A(_res2 + rc, (long)R * C), A(_fcproj + rc, (long)R * C));
             StepProfile.Lap(StepPhase.Residual, ref tm);
@@ -145,7 +149,7 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         }
         LayerNorm.Forward(A(_lnf, (long)R * C), A(_lnfMean, R), A(_lnfRstd, R), A(resIn, (long)R * C), P(ParameterTensor.LnfW, p), P(ParameterTensor.LnfB, p), R, C);
         StepProfile.Lap(StepPhase.LayerNorm, ref tm);
-        Linear.Forward(A(_logits, (long)R * Vp), A(_lnf, (long)R * C), P(ParameterTensor.Wte, p), ReadOnlySpan<float>.Empty, R, C, Vp);
+        LinearForward(A(_logits, (long)R * Vp), A(_lnf, (long)R * C), ParameterTensor.Wte, 0, P(ParameterTensor.Wte, p), ReadOnlySpan<float>.Empty, R, C, Vp);
         StepProfile.Lap(StepPhase.LmHeadForward, ref tm);
         SoftmaxCrossEntropy.Forward(A(_losses, R), A(_probs, (long)R * Vp), A(_logits, (long)R * Vp), Targets, R, V, Vp);
         double sum = 0;
@@ -159,8 +163,9 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     /// Backward pass after <see cref="Forward"/>: overwrites this sphere's gradient buffer with
     /// d(Σ losses · <paramref name="lossScale"/>)/dθ for its rows. The logits are overwritten by dlogits.
     /// </summary>
-    public void Backward(float* p, float lossScale)
+    public void Backward(float* p, float lossScale, PackedWeights? packed = null)
     {
+        _packed = packed;
         int b = RowCount, R = b * T, C = _cfg.Channels, NH = _cfg.NumHeads, V = _cfg.VocabSize, Vp = _cfg.PaddedVocabSize, L = _cfg.NumLayers;
         int att = b * NH * T * T;
         long tm = StepProfile.Start();
@@ -179,7 +184,7 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         SoftmaxCrossEntropy.Backward(dlogits, A(_probs, (long)R * Vp), Targets, lossScale, R, V, Vp);
         StepProfile.Lap(StepPhase.SoftmaxCe, ref tm);
         Span<float> dres = A(_dres, (long)R * C), dln = A(_dln, (long)R * C);
-        LinearBackward(dln, G(ParameterTensor.Wte), Span<float>.Empty, dlogits, A(_lnf, (long)R * C), P(ParameterTensor.Wte, p), R, C, Vp);
+        LinearBackward(dln, G(ParameterTensor.Wte), Span<float>.Empty, dlogits, A(_lnf, (long)R * C), ParameterTensor.Wte, 0, P(ParameterTensor.Wte, p), R, C, Vp);
         StepProfile.Lap(StepPhase.LmHeadBackward, ref tm);
         dres.Clear();
         StepProfile.Lap(StepPhase.ScratchClear, ref tm);
@@ -193,24 +198,24 @@ internal sealed unsafe class SphereWorkspace : IDisposable
             long rc = (long)l * R * C, r1 = (long)l * R;
             long resIn = l == 0 ? _encoded : _res3 + (long)(l - 1) * R * C;
             // dres holds dLoss/d(res3); the residual passes it to res2 unchanged, plus the MLP branch below.
-            LinearBackward(dgelu, GL(ParameterTensor.FcProjW, l, 4 * C * C), GL(ParameterTensor.FcProjB, l, C), dres, A(_fchGelu + 4 * rc, 4L * R * C), PL(ParameterTensor.FcProjW, l, p, 4 * C * C), R, 4 * C, C);
+            LinearBackward(dgelu, GL(ParameterTensor.FcProjW, l, 4 * C * C), GL(ParameterTensor.FcProjB, l, C), dres, A(_fchGelu + 4 * rc, 4L * R * C), ParameterTensor.FcProjW, l, PL(ParameterTensor.FcProjW, l, p, 4 * C * C), R, 4 * C, C);
             StepProfile.Lap(StepPhase.FcProjBackward, ref tm);
             dfch.Clear();
             StepProfile.Lap(StepPhase.ScratchClear, ref tm);
             Gelu.Backward(dfch, A(_fch + 4 * rc, 4L * R * C), dgelu);
             StepProfile.Lap(StepPhase.Gelu, ref tm);
-            LinearBackward(dln, GL(ParameterTensor.FcW, l, 4 * C * C), GL(ParameterTensor.FcB, l, 4 * C), dfch, A(_ln2 + rc, (long)R * C), PL(ParameterTensor.FcW, l, p, 4 * C * C), R, C, 4 * C);
+            LinearBackward(dln, GL(ParameterTensor.FcW, l, 4 * C * C), GL(ParameterTensor.FcB, l, 4 * C), dfch, A(_ln2 + rc, (long)R * C), ParameterTensor.FcW, l, PL(ParameterTensor.FcW, l, p, 4 * C * C), R, C, 4 * C);
             StepProfile.Lap(StepPhase.FcBackward, ref tm);
             LayerNorm.Backward(dres, GL(ParameterTensor.Ln2W, l, C), GL(ParameterTensor.Ln2B, l, C), dln, A(_res2 + rc, (long)R * C), PL(ParameterTensor.Ln2W, l, p, C), A(_ln2Mean + r1, R), A(_ln2Rstd + r1, R), R, C);
             StepProfile.Lap(StepPhase.LayerNorm, ref tm);
             // dres now holds dLoss/d(res2); it flows to the block input unchanged, plus the attention branch.
-            LinearBackward(datty, GL(ParameterTensor.AttProjW, l, C * C), GL(ParameterTensor.AttProjB, l, C), dres, A(_atty + rc, (long)R * C), PL(ParameterTensor.AttProjW, l, p, C * C), R, C, C);
+            LinearBackward(datty, GL(ParameterTensor.AttProjW, l, C * C), GL(ParameterTensor.AttProjB, l, C), dres, A(_atty + rc, (long)R * C), ParameterTensor.AttProjW, l, PL(ParameterTensor.AttProjW, l, p, C * C), R, C, C);
             StepProfile.Lap(StepPhase.AttProjBackward, ref tm);
             dqkv.Clear(); dpreatt.Clear(); datt.Clear();
             StepProfile.Lap(StepPhase.ScratchClear, ref tm);
             Attention.Backward(dqkv, dpreatt, datt, datty, A(_qkv + 3 * rc, 3L * R * C), A(_att + (long)l * att, att), b, T, C, NH);
             StepProfile.Lap(StepPhase.Attention, ref tm);
-            LinearBackward(dln, GL(ParameterTensor.QkvW, l, 3 * C * C), GL(ParameterTensor.QkvB, l, 3 * C), dqkv, A(_ln1 + rc, (long)R * C), PL(ParameterTensor.QkvW, l, p, 3 * C * C), R, C, 3 * C);
+            LinearBackward(dln, GL(ParameterTensor.QkvW, l, 3 * C * C), GL(ParameterTensor.QkvB, l, 3 * C), dqkv, A(_ln1 + rc, (long)R * C), ParameterTensor.QkvW, l, PL(ParameterTensor.QkvW, l, p, 3 * C * C), R, C, 3 * C);
             StepProfile.Lap(StepPhase.QkvBackward, ref tm);
             LayerNorm.Backward(dres, GL(ParameterTensor.Ln1W, l, C), GL(ParameterTensor.Ln1B, l, C), dln, A(resIn, (long)R * C), PL(ParameterTensor.Ln1W, l, p, C), A(_ln1Mean + r1, R), A(_ln1Rstd + r1, R), R, C);
             StepProfile.Lap(StepPhase.LayerNorm, ref tm);
@@ -226,7 +231,7 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     /// Otherwise: clear dinput and accumulate with <see cref="Linear.Backward(Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, VectorWidth)"/>.
     /// </summary>
     private void LinearBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
-        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int R, int C, int OC)
+        ReadOnlySpan<float> input, ParameterTensor tensor, int layer, ReadOnlySpan<float> weight, int R, int C, int OC)
     {
         if (!_overwrite)
         {
@@ -234,7 +239,8 @@ internal sealed unsafe class SphereWorkspace : IDisposable
             Linear.Backward(dinput, dweight, dbias, doutput, input, weight, R, C, OC);
             return;
         }
-        MultiplySplitK(R, C, OC, doutput, OC, weight, C, dinput, C);
+        if (_packed is not null) MultiplySplitKPacked(R, C, OC, doutput, OC, _packed.Backward(tensor, layer), dinput, C);
+        else MultiplySplitK(R, C, OC, doutput, OC, weight, C, dinput, C);
         Sgemm.Multiply(true, false, OC, C, R, 1f, doutput, OC, input, C, 0f, dweight, C);
         if (dbias.IsEmpty) return;
         if (R == 0) { dbias.Clear(); return; }
@@ -279,6 +285,42 @@ internal sealed unsafe class SphereWorkspace : IDisposable
             int kn = Math.Min(chunk, k - k0);
             Sgemm.Multiply(false, false, m, n, kn, 1f, a[k0..], lda, b[(k0 * ldb)..], ldb, k0 == 0 ? 0f : 1f, c, ldc);
         }
+    }
+
+    /// <summary>Linear.Forward's math (output = input·Wᵀ + bias, bias first, then the GEMM with β = 1), with the
+    /// weight's pre-packed operand when the trainer provides one.</summary>
+    private void LinearForward(Span<float> output, ReadOnlySpan<float> input, ParameterTensor tensor, int layer,
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int R, int C, int OC)
+    {
+        if (_packed is null)
+        {
+            Linear.Forward(output, input, weight, bias, R, C, OC);
+            return;
+        }
+        float beta = 0f;
+        if (!bias.IsEmpty)
+        {
+            for (int r = 0; r < R; r++) bias.CopyTo(output.Slice(r * OC, OC));
+            beta = 1f;
+        }
+        Sgemm.MultiplyPacked(false, R, OC, C, 1f, input, Math.Max(1, C), _packed.Forward(tensor, layer), 0, beta, output, OC);
+    }
+
+    /// <summary><see cref="MultiplySplitK"/> with B pre-packed: the same chunks (multiples of KC), each a view of
+    /// the packed operand's rows, so the same bits.</summary>
+    internal static void MultiplySplitKPacked(int m, int n, int k, ReadOnlySpan<float> a, int lda, PackedOperand b, Span<float> c, int ldc,
+        long packedAFloats = -1)
+    {
+        int kc = GemmBlocking.KC;
+        if (packedAFloats < 0) packedAFloats = GemmBlocking.PackedAFloats;
+        long fit = packedAFloats / (m + 16L);
+        int chunk = (int)Math.Min(int.MaxValue, Math.Max(kc, fit / kc * kc));
+        for (int k0 = 0; k0 < k; k0 += chunk)
+        {
+            int kn = Math.Min(chunk, k - k0);
+            Sgemm.MultiplyPacked(false, m, n, kn, 1f, a[k0..], lda, b, k0, k0 == 0 ? 0f : 1f, c, ldc);
+        }
+        if (k == 0 && m > 0 && n > 0) c[..((m - 1) * ldc + n)].Clear();
     }
 
     public void Dispose()

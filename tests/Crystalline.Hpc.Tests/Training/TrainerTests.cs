@@ -79,9 +79,9 @@ public class TrainerTests
         Assert.Null(small.Sphere(3)); // no rows → no arena, no gradient buffer
     }
 
-    private static byte[] TrainWeights(ISphereExecutor exec, int B, int T, int depth, int steps, bool legacyGradientZeroing = false)
+    private static byte[] TrainWeights(ISphereExecutor exec, int B, int T, int depth, int steps, bool legacyGradientZeroing = false, bool prepack = true)
     {
-        using var trainer = new Trainer(Options(B, T, depth) with { TotalSteps = steps }, exec, legacyGradientZeroing: legacyGradientZeroing);
+        using var trainer = new Trainer(Options(B, T, depth) with { TotalSteps = steps }, exec, legacyGradientZeroing: legacyGradientZeroing, prepackWeights: prepack);
         for (int s = 0; s < steps; s++)
         {
             int[] inp = Tokens(B * T, Tiny.VocabSize, (ulong)(100 + s)), tgt = Tokens(B * T, Tiny.VocabSize, (ulong)(200 + s));
@@ -133,6 +133,29 @@ public class TrainerTests
         Assert.Equal(legacy, TrainWeights(new SequentialExecutor(depth), B, T, depth, steps));
         using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = depth, SpinRounds = 50 });
         Assert.Equal(legacy, TrainWeights(cp, B, T, depth, steps));
+    }
+
+    [Theory]
+    [InlineData(13, 6, 1, 6)]
+    [InlineData(26, 3, 2, 3)]
+    public void Weights_packed_once_per_step_give_the_same_bits_as_packing_in_every_GEMM(int B, int T, int depth, int steps)
+    {
+        byte[] unpacked = TrainWeights(new SequentialExecutor(depth), B, T, depth, steps, prepack: false);
+        Assert.Equal(unpacked, TrainWeights(new SequentialExecutor(depth), B, T, depth, steps));
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 3, HierarchyDepth = depth, SpinRounds = 50 });
+        Assert.Equal(unpacked, TrainWeights(cp, B, T, depth, steps));
+    }
+
+    [Theory]
+    [InlineData(13, 6, 1, true)]    // 12 spheres of 1–2 rows
+    [InlineData(1, 6, 1, false)]    // one sphere: nothing to share
+    [InlineData(204, 8, 1, false)]  // 17 rows × 8 tokens = 136 > 128 rows per sphere
+    public void Weights_are_prepacked_only_for_several_spheres_with_few_rows(int B, int T, int depth, bool expected)
+    {
+        using var trainer = new Trainer(Options(B, T, depth), new SequentialExecutor(depth));
+        Assert.Equal(expected, trainer.PrepacksWeights);
+        using var off = new Trainer(Options(B, T, depth), new SequentialExecutor(depth), prepackWeights: false);
+        Assert.False(off.PrepacksWeights);
     }
 
     [Fact]

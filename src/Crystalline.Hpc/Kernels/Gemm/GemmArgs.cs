@@ -18,4 +18,11 @@ internal readonly unsafe struct GemmArgs(
     public readonly float Beta = beta;
     public readonly float* C = c;
     public readonly int Ldc = ldc;
+
+    /// <summary>op(B) already packed for the kernel (see <see cref="PackedOperand"/>): k slice pc starts at
+    /// PackedB + pc·PackedNPad, the panel of columns [j, j+NR) at + j·kc. Null: the driver packs B itself.</summary>
+    public float* PackedB { get; init; }
+
+    /// <summary>Columns of the packed operand, rounded up to whole NR panels.</summary>
+    public long PackedNPad { get; init; }
 }

@@ -6,6 +6,19 @@ namespace Crystalline.Hpc.Kernels.Gemm;
 /// <summary>Chooses the kernel for a width and splits the columns of C across workers.</summary>
 internal static class SgemmDriver
 {
+    /// <summary>The NR (panel width) of the kernel <see cref="Run"/> uses at <paramref name="width"/>; 0 for the scalar reference.</summary>
+    public static int PanelWidth(VectorWidth width) => width switch
+    {
+        VectorWidth.V512 => MicroKernel512.NR,
+        VectorWidth.V256 => MicroKernel256.NR,
+        VectorWidth.V128 => MicroKernel128.NR,
+        _ => 0,
+    };
+
+    /// <summary>Packs k [pc, pc+kc) × columns [jc, jc+nc) of op(B) with the kernel's NR (for <see cref="PackedOperand"/>).</summary>
+    public static unsafe void PackBBlock(in GemmArgs g, int pc, int kc, int jc, int nc, int nr, float* dst) =>
+        GemmPacking.PackB(in g, pc, kc, jc, nc, nr, dst);
+
     public static void Run(in GemmArgs g, VectorWidth width, ISphereExecutor? executor)
     {
         switch (width)
@@ -113,6 +126,7 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
         var scratch = GemmScratch.Current;
         float* packB = scratch.PackB, tile = scratch.Tile;
         long ldc = g.Ldc;
+        bool prepacked = g.PackedB != null;
         for (int pc = 0; pc < g.K; pc += kcMax)
         {
             int kc = Math.Min(kcMax, g.K - pc);
@@ -122,7 +136,9 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
             for (int jc = n0; jc < n1; jc += ncMax)
             {
                 int nc = Math.Min(ncMax, n1 - jc);
-                GemmPacking.PackB(in g, pc, kc, jc, nc, nr, packB);
+                // A pre-packed operand holds exactly the panels PackB would write here (same KC, NR, padding).
+                float* blockB = prepacked ? g.PackedB + pc * g.PackedNPad + (long)jc * kc : packB;
+                if (!prepacked) GemmPacking.PackB(in g, pc, kc, jc, nc, nr, packB);
                 for (int ir = 0; ir < mc; ir += mr)
                 {
                     int mrValid = Math.Min(mr, mc - ir);
@@ -131,7 +147,7 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int nrValid = Math.Min(nr, nc - jr);
-                        float* bp = packB + (long)jr * kc;
+                        float* bp = blockB + (long)jr * kc;
                         if (mrValid == mr && nrValid == nr)
                             TK.Run(kc, ap, bp, crow + jr, (nint)ldc, g.Alpha, beta);
                         else
