@@ -13,6 +13,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "gemm-parts") return Kernels.PartsProbe.Run(args[1..]);
         if (args.Length > 0 && args[0] == "train-step") return Training.TrainStepBench.Run(args[1..]);
         if (args.Length > 0 && args[0] == "scheduler") return Scheduling.SchedulerHarness.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "epoch-probe") return Scheduling.SchedulerHarness.Probe(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

@@ -82,8 +82,10 @@ internal static class SchedulerHarness
                 }
                 return t;
             }
+            var roundTrips = new List<double>();
             for (int r = 0; r < rounds; r++)
             {
+                roundTrips.Add(CacheLineRoundTripNs());
                 tFor.Add(Time(() => Parallel.For(0, 12, body), 20000));
                 tEpoch.Add(TimeEpochs(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = 1 }, count: true));
                 tTimed.Add(TimeEpochs(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = 1, CollectTimings = true }));
@@ -97,9 +99,81 @@ internal static class SchedulerHarness
             double e = Median(tEpoch), f = Median(tFor), t = Median(tTasks), tm = Median(tTimed), o = Median(tOne);
             Console.WriteLine($"epoch latency (12 trivial spheres, {workers} workers, medians of {rounds} rounds): RunEpoch {e * 1e6:0.00} µs, Parallel.For {f * 1e6:0.00} µs, Task.WhenAll {t * 1e6:0.00} µs; Parallel.For/RunEpoch = {f / e:0.0}x, Tasks/RunEpoch = {t / e:0.0}x");
             Console.WriteLine($"  RunEpoch: worker 0 (the caller) ran {100.0 * ownItems / allItems:0}% of the items; range over rounds {tEpoch.Min() * 1e6:0.00}–{tEpoch.Max() * 1e6:0.00} µs");
+            Console.WriteLine($"  cache-line round trip between the first two CPUs, per round: median {Median(roundTrips):0} ns, range {roundTrips.Min():0}–{roundTrips.Max():0} ns (an epoch needs about 1.5 of them)");
             Console.WriteLine($"  with CollectTimings = true: RunEpoch {tm * 1e6:0.00} µs (Parallel.For/RunEpoch = {f / tm:0.0}x); 1 worker: RunEpoch {o * 1e6:0.00} µs");
         }
         return 0;
+    }
+
+    /// <summary><c>epoch-probe</c>: one control process, 2 workers, 12 trivial spheres: latency per epoch in
+    /// blocks of 100 k epochs, with the CPUs the caller ran on and worker 0's share of the items.</summary>
+    public static int Probe(string[] args)
+    {
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, EnableWorkStealing = !args.Contains("--no-steal") });
+        var trivial = new Trivial(new long[96]);
+        for (int block = 0; block < 5; block++)
+        {
+            cp.Statistics.Reset();
+            var cpus = new HashSet<int>();
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < 100_000; i++)
+            {
+                cp.RunEpoch(trivial);
+                if ((i & 1023) == 0) cpus.Add(Thread.GetCurrentProcessorId());
+            }
+            double ns = Stopwatch.GetElapsedTime(t0).TotalMilliseconds * 1e6 / 100_000;
+            Console.Write($"cache-line round trip cpu0<->cpu1 {CacheLineRoundTripNs():0} ns; ");
+            var w0 = cp.Statistics.Worker(0); var w1 = cp.Statistics.Worker(1);
+            Console.WriteLine($"block {block}: {ns:0} ns/epoch, caller on cpu(s) {string.Join(",", cpus)}, worker 0 ran {100.0 * w0.WorkItems / (w0.WorkItems + w1.WorkItems):0}% (steals taken by 0: {w0.StealsTaken}, by 1: {w1.StealsTaken}); worker 1 placement: {cp.Placements[1].Cpu} pinned={cp.Placements[1].Pinned}");
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// Median round trip of one cache line between two threads pinned to the first two CPUs (ns): the
+    /// floor under a fork-join, which needs about one and a half of them. On this VM it swings between
+    /// ~65 and ~960 ns within seconds (the host moves the virtual CPUs), so epoch latencies are printed
+    /// with the round trip measured just before.
+    /// </summary>
+    public static unsafe double CacheLineRoundTripNs(int trips = 20_000)
+    {
+        int[] cpus = Crystalline.Hpc.Platform.PlatformServices.Current.GetCurrentAffinity();
+        if (cpus.Length < 2) return double.NaN;
+        long* line = (long*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(192, 64);
+        try
+        {
+            line[0] = 0; line[8] = 0;
+            double result = 0;
+            var echo = new Thread(() =>
+            {
+                Crystalline.Hpc.Platform.PlatformServices.Current.TryPinCurrentThread(cpus[1], out _);
+                for (long v = 1; v <= trips; v++)
+                {
+                    while (Volatile.Read(ref line[0]) != v) { }
+                    Volatile.Write(ref line[8], v);
+                }
+            });
+            var ping = new Thread(() =>
+            {
+                Crystalline.Hpc.Platform.PlatformServices.Current.TryPinCurrentThread(cpus[0], out _);
+                long t0 = Stopwatch.GetTimestamp();
+                for (long v = 1; v <= trips; v++)
+                {
+                    Volatile.Write(ref line[0], v);
+                    while (Volatile.Read(ref line[8]) != v) { }
+                }
+                result = Stopwatch.GetElapsedTime(t0).TotalMilliseconds * 1e6 / trips;
+            });
+            echo.Start();
+            ping.Start();
+            ping.Join();
+            echo.Join();
+            return result;
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(line);
+        }
     }
 
     private sealed class Trivial(long[] slots) : ISphereWork

@@ -45,7 +45,7 @@ internal sealed class ChaseLevDeque<THook> where THook : struct, IInterleavingHo
         _mask = cap - 1;
     }
 
-    private const int SlotPadding = 64 / sizeof(long);
+    private const int SlotPadding = 128 / sizeof(long);
 
     public int Capacity => _items.Length - 2 * SlotPadding;
 
@@ -53,7 +53,7 @@ internal sealed class ChaseLevDeque<THook> where THook : struct, IInterleavingHo
     public long Count => Math.Max(0, Volatile.Read(ref _indices.Second) - Volatile.Read(ref _indices.First));
 
     /// <summary>Owner only. False when full: the caller runs the item itself.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public bool TryPush(long item)
     {
         long b = _indices.Second; // owner's own variable: relaxed
@@ -67,6 +67,7 @@ internal sealed class ChaseLevDeque<THook> where THook : struct, IInterleavingHo
     }
 
     /// <summary>Owner only: the most recently pushed item.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the epoch path is compiled optimised at once (see ControlProcess)
     public bool TryPop(out long item)
     {
         long b = _indices.Second - 1;
@@ -97,6 +98,7 @@ internal sealed class ChaseLevDeque<THook> where THook : struct, IInterleavingHo
     }
 
     /// <summary>Any thread: the oldest item.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the epoch path is compiled optimised at once (see ControlProcess)
     public StealResult TrySteal(out long item)
     {
         long t = Volatile.Read(ref _indices.First); // acquire
@@ -121,10 +123,11 @@ internal sealed class ChaseLevDeque<THook> where THook : struct, IInterleavingHo
     }
 }
 
-/// <summary>Two longs on separate cache lines, with a line of padding before and after.</summary>
-[StructLayout(LayoutKind.Explicit, Size = 192)]
+/// <summary>Two longs 128 bytes apart with 128 bytes of padding before and after: never in the same
+/// 128-byte pair of lines as each other or as a neighbour (the L2 prefetchers fetch lines in pairs).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 384)]
 internal struct PaddedPair
 {
-    [FieldOffset(64)] public long First;
-    [FieldOffset(128)] public long Second;
+    [FieldOffset(128)] public long First;
+    [FieldOffset(256)] public long Second;
 }

@@ -60,8 +60,8 @@ public sealed class SchedulerStatistics
     {
         SphereCount = sphereCount;
         WorkerCount = workerCount;
-        _spheres = new AlignedBuffer<Block>(sphereCount);
-        _workers = new AlignedBuffer<Block>(workerCount);
+        _spheres = new AlignedBuffer<Block>(sphereCount + 1);
+        _workers = new AlignedBuffer<Block>(workerCount + 1);
     }
 
     /// <summary>Leaf spheres counted (changes when the control process's hierarchy changes shape).</summary>
@@ -70,15 +70,20 @@ public sealed class SchedulerStatistics
     /// <summary>Workers counted.</summary>
     public int WorkerCount { get; }
 
-    internal unsafe ref Block SphereBlock(int sphere) => ref _spheres.Pointer[sphere];
+    internal unsafe ref Block SphereBlock(int sphere) => ref SphereBlocks[sphere];
 
-    internal unsafe ref Block WorkerBlock(int worker) => ref _workers.Pointer[worker];
+    internal unsafe ref Block WorkerBlock(int worker) => ref WorkerBlocks[worker];
 
     /// <summary>The sphere blocks' memory, for a hot path that outlives no <see cref="Release"/>.</summary>
-    internal unsafe Block* SphereBlocks => _spheres.Pointer;
+    internal unsafe Block* SphereBlocks => PairAligned(_spheres.Pointer);
 
     /// <summary>The worker blocks' memory, for a hot path that outlives no <see cref="Release"/>.</summary>
-    internal unsafe Block* WorkerBlocks => _workers.Pointer;
+    internal unsafe Block* WorkerBlocks => PairAligned(_workers.Pointer);
+
+    // Blocks start on a 128-byte boundary (the buffers hold one spare block for it), so each block is a
+    // whole pair of lines: the L2 prefetchers fetch lines in pairs, and a block straddling two pairs
+    // would share each with a neighbour written by another worker.
+    private static unsafe Block* PairAligned(Block* p) => ((nint)p & 127) == 0 ? p : (Block*)((byte*)p + 64);
 
     /// <summary>The counters of leaf sphere <paramref name="sphere"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">sphere outside 0 … SphereCount−1.</exception>
@@ -163,7 +168,7 @@ public sealed class SchedulerStatistics
     internal void ResizeSpheres(int sphereCount)
     {
         AlignedBuffer<Block> old = _spheres;
-        _spheres = new AlignedBuffer<Block>(sphereCount);
+        _spheres = new AlignedBuffer<Block>(sphereCount + 1);
         SphereCount = sphereCount;
         old.Dispose();
     }
