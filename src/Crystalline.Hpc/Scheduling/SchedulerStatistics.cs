@@ -30,9 +30,9 @@ public readonly record struct SphereCounters(
     TimeSpan Sync);
 
 /// <summary>
-/// Per-sphere and per-worker counters of a <see cref="ControlProcess"/>. Each counter block lives on its
-/// own pair of cache lines in 64-byte-aligned native memory, so counting never shares a line between
-/// workers. Counters with several writers (steals given, messages, boundary crossings) are updated with
+/// Per-sphere and per-worker counters of a <see cref="ControlProcess"/>. Each counter block is one
+/// 128-byte-aligned pair of cache lines in native memory, so counting never shares a line (or a pair the
+/// prefetchers fetch together) between workers. Counters with several writers (steals given, messages, boundary crossings) are updated with
 /// Interlocked; counters with one writer (a worker's own items and times, a sphere's items, which one
 /// worker runs per epoch) with plain aligned 64-bit stores. Every read is of a whole value; reading
 /// while an epoch runs gives a consistent value per counter, not across counters.
