@@ -127,12 +127,13 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         int n = _options.WorkerCount;
         Allocation = new ThreadAllocation(n, _options.AllocationStrategy);
         int initialLeaves = Pow12(_options.HierarchyDepth);
-        Hierarchy = new SphereHierarchy(new SphereHierarchyLimits
+        Hierarchy = new SphereHierarchy(_options.HierarchyLimits ?? new SphereHierarchyLimits
         {
             // Room to spawn on demand: every worker may serve up to 12^3 leaves (or the initial tree's count).
             MaxDepth = Math.Max(_options.HierarchyDepth, 4), ThreadQuota = n, MaxLeavesPerThread = Math.Max(initialLeaves, 1728),
         });
-        if (!Hierarchy.TrySpawnToDepth(_options.HierarchyDepth, out string? why)) throw new InvalidOperationException("could not build the sphere hierarchy: " + why);
+        if (!Hierarchy.TrySpawnToDepth(_options.HierarchyDepth, out string? why))
+            throw new ArgumentOutOfRangeException(nameof(options), $"the initial tree of depth {_options.HierarchyDepth} does not fit the hierarchy limits: {why}");
         int[][] leavesOf = DealLeaves(Hierarchy, Allocation, out int[] homes, out int[] nodeIds);
 
         IPlatform platform = PlatformServices.Current;

@@ -41,6 +41,14 @@ public sealed class ControlProcessOptions
     public int MailboxCapacity { get; set; } = 16;
 
     /// <summary>
+    /// Limits within which spheres spawn on demand (<see cref="ControlProcess.RequestSpawn"/>): depth, thread quota
+    /// (leaves per thread) and memory quota (bytes per sphere, total). Null (default): depth 4 (or the initial
+    /// depth if deeper), <see cref="WorkerCount"/> threads of max(12^d, 1728) leaves each, no memory quota.
+    /// The initial tree of <see cref="HierarchyDepth"/> must fit them.
+    /// </summary>
+    public SphereHierarchyLimits? HierarchyLimits { get; set; }
+
+    /// <summary>
     /// Collect busy, idle and sync times in <see cref="ControlProcess.Statistics"/> (two clock reads per work
     /// item, about 50 ns; the counts are kept either way). Default false: a profiling switch, since for epochs of
     /// short items the clock reads cost as much as the fork-join itself. Turn it on where the times are shown.
@@ -55,10 +63,16 @@ public sealed class ControlProcessOptions
         if (SpinRounds < 0) throw new ArgumentOutOfRangeException(nameof(SpinRounds), SpinRounds, "spin rounds must be ≥ 0");
         if (WorkingMemoryBytesPerWorker is < 0 or > (1 << 30)) throw new ArgumentOutOfRangeException(nameof(WorkingMemoryBytesPerWorker), WorkingMemoryBytesPerWorker, "working memory must be 0 … 1 GiB");
         if (MailboxCapacity is < 0 or > (1 << 20)) throw new ArgumentOutOfRangeException(nameof(MailboxCapacity), MailboxCapacity, "mailbox capacity must be 0 … 2^20");
+        HierarchyLimits?.Validate();
         if (ParallelChunksPerWorker is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(ParallelChunksPerWorker), ParallelChunksPerWorker, "chunks per worker must be 1 … 64");
     }
 
-    internal ControlProcessOptions Clone() => (ControlProcessOptions)MemberwiseClone();
+    internal ControlProcessOptions Clone()
+    {
+        var copy = (ControlProcessOptions)MemberwiseClone();
+        copy.HierarchyLimits = HierarchyLimits?.Clone();
+        return copy;
+    }
 }
 
 /// <summary>Where a worker thread runs.</summary>

@@ -131,6 +131,33 @@ public class ReshapeTests
     }
 
     [Fact]
+    public void Spawning_on_demand_respects_the_memory_and_thread_quotas_given()
+    {
+        // 13 spheres (root + 12) of 1 MiB each; a family of 12 more would need 25 MiB of a 24 MiB quota.
+        var memory = new SphereHierarchyLimits { MaxDepth = 3, ThreadQuota = 2, MaxLeavesPerThread = 100, BytesPerSphere = 1 << 20, MemoryQuotaBytes = 24L << 20 };
+        using (var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 20, HierarchyLimits = memory }))
+        {
+            var work = new NodeRecorder(cp) { OnSphere = s => { if (s == 4) cp.RequestSpawn(s); } };
+            work.RunAndCheck();
+            Assert.Equal(12, cp.SphereCount);
+            Assert.Contains("memory quota", cp.LastShapeRefusal);
+            Assert.Equal(13L << 20, cp.Hierarchy.ReservedBytes);
+        }
+        // Thread quota: 2 threads × 12 leaves each allow one family (23 leaves), not a second (34).
+        var threads = new SphereHierarchyLimits { MaxDepth = 3, ThreadQuota = 2, MaxLeavesPerThread = 12 };
+        using (var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 20, HierarchyLimits = threads }))
+        {
+            var work = new NodeRecorder(cp) { OnSphere = s => { if (s is 0 or 1) cp.RequestSpawn(s); } };
+            work.RunAndCheck();
+            Assert.Equal(23, cp.SphereCount);
+            Assert.Contains("thread quota", cp.LastShapeRefusal);
+        }
+        // Limits that do not hold the initial tree are refused up front, and the options keep their own copy.
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ControlProcess(new ControlProcessOptions { WorkerCount = 1, HierarchyDepth = 2, HierarchyLimits = new SphereHierarchyLimits { MaxDepth = 1 } }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ControlProcess(new ControlProcessOptions { WorkerCount = 1, HierarchyLimits = new SphereHierarchyLimits { ThreadQuota = 0 } }));
+    }
+
+    [Fact]
     public void The_shape_cannot_change_from_a_work_item_or_with_a_broken_tree()
     {
         using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 20 });
