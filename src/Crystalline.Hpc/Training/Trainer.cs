@@ -139,6 +139,8 @@ internal sealed unsafe class Trainer : IDisposable
     }
 
     public TrainerOptions Options { get; }
+    /// <summary>The weights. Written by <see cref="Step"/>'s optimizer; code that writes them otherwise must call
+    /// <see cref="MarkWeightsChanged"/> before the next forward (the GEMMs may read packed copies).</summary>
     public GptParameters Parameters { get; }
     public TrainingState State { get; }
     public ISphereExecutor Executor => _exec;
@@ -146,6 +148,22 @@ internal sealed unsafe class Trainer : IDisposable
     /// <summary>Incremented each time the optimizer publishes new weights.</summary>
     public long WeightVersion => Volatile.Read(ref _weightVersion);
     private long _weightVersion;
+    private long _packedVersion = -1;
+
+    /// <summary>Call after writing <see cref="Parameters"/> other than through <see cref="Step"/>: the packed
+    /// copies of the weights the GEMMs read are then rebuilt before the next forward.</summary>
+    internal void MarkWeightsChanged() => Interlocked.Increment(ref _weightVersion);
+
+    // Packs the weights for the GEMMs once per weight version (a step changes them; validation batches
+    // between steps reuse the packing).
+    private void RefreshPackedWeights()
+    {
+        if (_packed is null) return;
+        long version = Volatile.Read(ref _weightVersion);
+        if (version == _packedVersion) return;
+        _packed.Pack(Parameters.Pointer, _exec);
+        _packedVersion = version;
+    }
 
     /// <summary>Spheres that own rows (the others hold no memory).</summary>
     public IReadOnlyList<int> ActiveSpheres => _active;
@@ -222,7 +240,7 @@ internal sealed unsafe class Trainer : IDisposable
         Gather(inputs, targets);
         _gradientsReady = false;
         _sphereWork.Backward = false;
-        _packed?.Pack(Parameters.Pointer, _exec);
+        RefreshPackedWeights();
         _exec.RunEpoch(_sphereWork);
         return TotalLoss();
     }
@@ -234,7 +252,7 @@ internal sealed unsafe class Trainer : IDisposable
         _sphereWork.Backward = true;
         _sphereWork.LossScale = 1f / (Options.BatchSize * Options.SeqLen);
         long t0 = Stopwatch.GetTimestamp();
-        _packed?.Pack(Parameters.Pointer, _exec);
+        RefreshPackedWeights();
         _exec.RunEpoch(_sphereWork);
         long t1 = Stopwatch.GetTimestamp();
         _exec.RunParallel(_reduceWork, _itemStart.Length);

@@ -146,6 +146,27 @@ public class TrainerTests
         Assert.Equal(unpacked, TrainWeights(cp, B, T, depth, steps));
     }
 
+    [Fact]
+    public void Weights_written_outside_the_optimizer_are_repacked_after_MarkWeightsChanged()
+    {
+        const int B = 13, T = 6, depth = 1;
+        int[] inp = Tokens(B * T, Tiny.VocabSize, 7), tgt = Tokens(B * T, Tiny.VocabSize, 8);
+        using var packed = new Trainer(Options(B, T, depth), new SequentialExecutor(depth));
+        using var plain = new Trainer(Options(B, T, depth), new SequentialExecutor(depth), prepackWeights: false);
+        Assert.True(packed.PrepacksWeights);
+        Assert.Equal(plain.Evaluate(inp, tgt), packed.Evaluate(inp, tgt));
+        foreach (Trainer t in new[] { packed, plain })
+        {
+            Span<float> all = t.Parameters.All;
+            for (int i = 0; i < all.Length; i += 3) all[i] *= 1.5f;
+        }
+        double stale = packed.Evaluate(inp, tgt); // no MarkWeightsChanged: the packed copies are the old weights
+        packed.MarkWeightsChanged();
+        double fresh = packed.Evaluate(inp, tgt);
+        Assert.Equal(plain.Evaluate(inp, tgt), fresh);
+        Assert.NotEqual(fresh, stale);
+    }
+
     [Theory]
     [InlineData(13, 6, 1, true)]    // 12 spheres of 1–2 rows
     [InlineData(1, 6, 1, false)]    // one sphere: nothing to share
