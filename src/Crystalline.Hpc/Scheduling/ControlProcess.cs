@@ -46,11 +46,11 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     private readonly bool _callerIsWorker0;
     private readonly bool _oversubscribed;
 
-    // The state every epoch moves between cores, in 64-byte-aligned native memory so that what is
-    // written together shares a line and nothing else does (a short epoch costs what its cache-line
-    // transfers cost): line 0 is what the control thread publishes (epoch number, setup sequence,
-    // mode, item count, target), line 1 the Done counter every worker adds to, line 2 the control
-    // thread's own "running" flag. Managed fields workers read are written only when they change.
+    // The state every epoch moves between cores, in native memory aligned to 128-byte line pairs so that
+    // what is written together shares a line and nothing else does (a short epoch costs what its
+    // cache-line transfers cost): line 0 is what the control thread publishes (epoch number, setup
+    // sequence, mode, item count, target), line 1 the Done counter every worker adds to, line 2 the
+    // control thread's own "running" flag. Managed fields workers read are written only when they change.
     // Done and Target only grow (Pending = Target − Done), so starting an epoch writes line 0 alone:
     // resetting a counter on line 1 would first have to fetch it back from the last worker to finish.
     private readonly AlignedBuffer<long> _hot;
@@ -74,7 +74,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
     // a missed one, so two hot lines in one pair behave as one line shared by their writers.
     private const int LongsPerLine = 128 / sizeof(long);
 
-    /// <summary>Bumped to start an epoch (and to shut down).</summary>
+    /// <summary>Set to the setup sequence to start an epoch (so it grows, possibly skipping), bumped to shut down.</summary>
     private unsafe ref long Epoch => ref _hotLines[0];
 
     /// <summary>
