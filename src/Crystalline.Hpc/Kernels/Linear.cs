@@ -43,15 +43,36 @@ public static class Linear
         if (!bias.IsEmpty) CheckLength(bias.Length, outputChannels, nameof(bias));
         if (rowCount == 0 || outputChannels == 0) return;
 
-        float beta = 0f;
-        if (!bias.IsEmpty)
-        {
-            // Start every output row at the bias and let the GEMM accumulate onto it.
-            for (int r = 0; r < rowCount; r++) bias.CopyTo(output.Slice(r * outputChannels, outputChannels));
-            beta = 1f;
-        }
+        float beta = StartAtBias(output, bias, rowCount, outputChannels);
         Sgemm.Multiply(false, true, rowCount, outputChannels, channels, 1f,
             input, Math.Max(1, channels), weight, Math.Max(1, channels), beta, output, outputChannels, executor, width);
+    }
+
+    /// <summary>As <see cref="Forward(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, VectorWidth)"/>
+    /// on the calling thread, with the weight given as its pre-packed forward operand (op(B) = weightᵀ, k = C,
+    /// n = OC): the same bits at the operand's width.</summary>
+    /// <exception cref="ArgumentException">a span's length or the operand's shape does not match.</exception>
+    internal static void Forward(Span<float> output, ReadOnlySpan<float> input, Gemm.PackedOperand weight,
+        ReadOnlySpan<float> bias, int rowCount, int channels, int outputChannels)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        CheckDims(rowCount, channels, outputChannels);
+        CheckLength(output.Length, (long)rowCount * outputChannels, nameof(output));
+        CheckLength(input.Length, (long)rowCount * channels, nameof(input));
+        if (!weight.TransB || weight.K != channels || weight.N != outputChannels)
+            throw new ArgumentException($"the packed weight is op(B) {weight.K}×{weight.N} (transB {weight.TransB}), a forward of {channels} → {outputChannels} channels needs {channels}×{outputChannels} (transB True)", nameof(weight));
+        if (!bias.IsEmpty) CheckLength(bias.Length, outputChannels, nameof(bias));
+        if (rowCount == 0 || outputChannels == 0) return;
+        float beta = StartAtBias(output, bias, rowCount, outputChannels);
+        Sgemm.MultiplyPacked(false, rowCount, outputChannels, channels, 1f, input, Math.Max(1, channels), weight, 0, beta, output, outputChannels);
+    }
+
+    // Starts every output row at the bias (the GEMM then accumulates onto it: β = 1), or returns β = 0.
+    private static float StartAtBias(Span<float> output, ReadOnlySpan<float> bias, int rowCount, int outputChannels)
+    {
+        if (bias.IsEmpty) return 0f;
+        for (int r = 0; r < rowCount; r++) bias.CopyTo(output.Slice(r * outputChannels, outputChannels));
+        return 1f;
     }
 
     /// <summary>

@@ -112,6 +112,69 @@ public static class Sgemm
         }
     }
 
+    /// <summary>
+    /// C = A·B (A m×k, B k×n, no transposes, C overwritten) on the calling thread, as one <see cref="Multiply(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, VectorWidth)"/> call would
+    /// compute it, but split along k at multiples of the GEMM's KC so that all m rows of A fit one
+    /// packed-A block. Why: with a long k (the LM head's dinput, k = Vp = 50304) the driver splits m
+    /// into blocks of about PackedAFloats/k rows (36 at Vp) and packs all of B (wte, 154 MB) once per
+    /// block; in k chunks B is packed once in all. Same bits: the driver sums each element over KC
+    /// slices in order, the first slice with β = 0 and every later one with β = 1, which is exactly what
+    /// chaining calls that start at KC multiples does.
+    /// </summary>
+    /// <param name="m">Rows of A and C.</param>
+    /// <param name="n">Columns of B and C.</param>
+    /// <param name="k">Columns of A, rows of B.</param>
+    /// <param name="a">A, row-major, leading dimension <paramref name="lda"/>.</param>
+    /// <param name="lda">Leading dimension of A (≥ k).</param>
+    /// <param name="b">B, row-major, leading dimension <paramref name="ldb"/>.</param>
+    /// <param name="ldb">Leading dimension of B (≥ n).</param>
+    /// <param name="c">C, overwritten.</param>
+    /// <param name="ldc">Leading dimension of C (≥ n).</param>
+    /// <param name="packedAFloats">The packed-A budget to fit (tests force small values to exercise the split).</param>
+    internal static void MultiplySplitK(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
+        long packedAFloats = -1)
+    {
+        int chunk = SplitKChunk(m, packedAFloats);
+        if (chunk >= k)
+        {
+            Multiply(false, false, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
+            return;
+        }
+        for (int k0 = 0; k0 < k; k0 += chunk)
+        {
+            int kn = Math.Min(chunk, k - k0);
+            Multiply(false, false, m, n, kn, 1f, a[k0..], lda, b[(k0 * ldb)..], ldb, k0 == 0 ? 0f : 1f, c, ldc);
+        }
+    }
+
+    /// <summary><see cref="MultiplySplitK"/> with B pre-packed: the same chunks (multiples of KC), each a view of
+    /// the packed operand's rows, so the same bits.</summary>
+    internal static void MultiplySplitKPacked(int m, int n, int k, ReadOnlySpan<float> a, int lda, Gemm.PackedOperand b, Span<float> c, int ldc,
+        long packedAFloats = -1)
+    {
+        int chunk = SplitKChunk(m, packedAFloats);
+        if (chunk >= k)
+        {
+            MultiplyPacked(false, m, n, k, 1f, a, lda, b, 0, 0f, c, ldc);
+            return;
+        }
+        for (int k0 = 0; k0 < k; k0 += chunk)
+        {
+            int kn = Math.Min(chunk, k - k0);
+            MultiplyPacked(false, m, n, kn, 1f, a[k0..], lda, b, k0, k0 == 0 ? 0f : 1f, c, ldc);
+        }
+    }
+
+    // The largest multiple of KC (at least KC) whose m-row packed-A block fits the budget. A block rounds
+    // its rows up to whole micro-panels: + 16 covers every kernel's MR.
+    private static int SplitKChunk(int m, long packedAFloats)
+    {
+        int kc = Gemm.GemmBlocking.KC;
+        if (packedAFloats < 0) packedAFloats = Gemm.GemmBlocking.PackedAFloats;
+        long fit = packedAFloats / (m + 16L);
+        return (int)Math.Min(int.MaxValue, Math.Max(kc, fit / kc * kc));
+    }
+
     /// <summary>Checks shapes and lengths; throws before any memory is touched.</summary>
     internal static void Validate(bool transA, bool transB, int m, int n, int k,
         int aLength, int lda, int bLength, int ldb, int cLength, int ldc)

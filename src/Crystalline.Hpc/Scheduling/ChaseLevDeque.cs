@@ -45,7 +45,7 @@ internal sealed class ChaseLevDeque<THook> where THook : struct, IInterleavingHo
         _mask = cap - 1;
     }
 
-    private const int SlotPadding = 128 / sizeof(long);
+    private const int SlotPadding = Memory.LinePairs.Bytes / sizeof(long);
 
     public int Capacity => _items.Length - 2 * SlotPadding;
 
@@ -125,9 +125,9 @@ internal sealed class ChaseLevDeque<THook> where THook : struct, IInterleavingHo
 
 /// <summary>Two longs 128 bytes apart with 128 bytes of padding before and after: never in the same
 /// 128-byte pair of lines as each other or as a neighbour (the L2 prefetchers fetch lines in pairs).</summary>
-[StructLayout(LayoutKind.Explicit, Size = 384)]
+[StructLayout(LayoutKind.Explicit, Size = 3 * Memory.LinePairs.Bytes)]
 internal struct PaddedPair
 {
-    [FieldOffset(128)] public long First;
-    [FieldOffset(256)] public long Second;
+    [FieldOffset(Memory.LinePairs.Bytes)] public long First;
+    [FieldOffset(2 * Memory.LinePairs.Bytes)] public long Second;
 }

@@ -70,9 +70,9 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
 
     [ThreadStatic] private static ControlProcess? t_workerOf;
 
-    // 128 bytes, not 64: the L2 prefetchers fetch the neighbouring line of a 128-byte pair along with
-    // a missed one, so two hot lines in one pair behave as one line shared by their writers.
-    private const int LongsPerLine = 128 / sizeof(long);
+    // A "line" here is a 128-byte pair (see LinePairs): two hot lines in one pair would behave as one
+    // line shared by their writers.
+    private const int LongsPerLine = LinePairs.Bytes / sizeof(long);
 
     /// <summary>Set to the setup sequence to start an epoch (so it grows, possibly skipping), bumped to shut down.</summary>
     private unsafe ref long Epoch => ref _hotLines[0];
@@ -115,11 +115,7 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         options.Validate();
         _options = options.Clone();
         _hot = new AlignedBuffer<long>(4 * LongsPerLine);
-        unsafe
-        {
-            long* hot = _hot.Pointer; // 64-byte aligned: move to a 128-byte boundary
-            _hotLines = ((nint)hot & 127) == 0 ? hot : hot + 64 / sizeof(long);
-        }
+        unsafe { _hotLines = LinePairs.AlignUp(_hot.Pointer); }
         _stealing = _options.EnableWorkStealing;
         _timings = _options.CollectTimings;
         _spinRounds = _options.SpinRounds;

@@ -75,15 +75,12 @@ public sealed class SchedulerStatistics
     internal unsafe ref Block WorkerBlock(int worker) => ref WorkerBlocks[worker];
 
     /// <summary>The sphere blocks' memory, for a hot path that outlives no <see cref="Release"/>.</summary>
-    internal unsafe Block* SphereBlocks => PairAligned(_spheres.Pointer);
+    internal unsafe Block* SphereBlocks => LinePairs.AlignUp(_spheres.Pointer);
 
     /// <summary>The worker blocks' memory, for a hot path that outlives no <see cref="Release"/>.</summary>
-    internal unsafe Block* WorkerBlocks => PairAligned(_workers.Pointer);
-
     // Blocks start on a 128-byte boundary (the buffers hold one spare block for it), so each block is a
-    // whole pair of lines: the L2 prefetchers fetch lines in pairs, and a block straddling two pairs
-    // would share each with a neighbour written by another worker.
-    private static unsafe Block* PairAligned(Block* p) => ((nint)p & 127) == 0 ? p : (Block*)((byte*)p + 64);
+    // whole pair of lines (see LinePairs) and never shares one with a neighbour written by another worker.
+    internal unsafe Block* WorkerBlocks => LinePairs.AlignUp(_workers.Pointer);
 
     /// <summary>The counters of leaf sphere <paramref name="sphere"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">sphere outside 0 … SphereCount−1.</exception>

@@ -80,13 +80,8 @@ internal sealed unsafe class PackedWeights : IDisposable, IParallelWork
     public void ExecuteItem(int itemIndex, int workerIndex)
     {
         long c0 = StepProfile.Start();
-        PackedOperand op = _operands[itemIndex / BlocksPerOperand];
-        int block = itemIndex % BlocksPerOperand;
-        long panels = op.PaddedColumns / op.PanelWidth;
-        int j0 = (int)(panels * block / BlocksPerOperand) * op.PanelWidth;
-        int j1 = Math.Min(op.N, (int)(panels * (block + 1) / BlocksPerOperand) * op.PanelWidth);
         int o = itemIndex / BlocksPerOperand;
-        if (j0 < j1) op.PackColumns(_parameters + _sourceOffset[o], _sourceLd[o], j0, j1);
+        _operands[o].PackPart(_parameters + _sourceOffset[o], _sourceLd[o], itemIndex % BlocksPerOperand, BlocksPerOperand);
         StepProfile.Lap(StepPhase.WeightPacking, ref c0);
     }
 

@@ -1,4 +1,3 @@
-using Crystalline.Hpc.Kernels.Gemm;
 using Crystalline.Hpc.Kernels;
 using Crystalline.Hpc.Memory;
 using Crystalline.Hpc.Model;
@@ -239,8 +238,8 @@ internal sealed unsafe class SphereWorkspace : IDisposable
             Linear.Backward(dinput, dweight, dbias, doutput, input, weight, R, C, OC);
             return;
         }
-        if (_packed is not null) MultiplySplitKPacked(R, C, OC, doutput, OC, _packed.Backward(tensor, layer), dinput, C);
-        else MultiplySplitK(R, C, OC, doutput, OC, weight, C, dinput, C);
+        if (_packed is not null) Sgemm.MultiplySplitKPacked(R, C, OC, doutput, OC, _packed.Backward(tensor, layer), dinput, C);
+        else Sgemm.MultiplySplitK(R, C, OC, doutput, OC, weight, C, dinput, C);
         Sgemm.Multiply(true, false, OC, C, R, 1f, doutput, OC, input, C, 0f, dweight, C);
         if (dbias.IsEmpty) return;
         if (R == 0) { dbias.Clear(); return; }
@@ -248,79 +247,12 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         for (int r = 1; r < R; r++) VectorMath.AddTo(dbias, doutput.Slice(r * OC, OC));
     }
 
-    /// <summary>
-    /// C = A·B (A m×k, B k×n, no transposes, C overwritten) on the calling thread, as one <see cref="Sgemm"/> call would
-    /// compute it, but split along k at multiples of the GEMM's KC so that all m rows of A fit one
-    /// packed-A block. Why: with a long k (the LM head's dinput, k = Vp = 50304) the driver splits m
-    /// into blocks of about PackedAFloats/k rows (36 at Vp) and packs all of B (wte, 154 MB) once per
-    /// block; in k chunks B is packed once in all. Same bits: the driver sums each element over KC
-    /// slices in order, the first slice with β = 0 and every later one with β = 1, which is exactly what
-    /// chaining calls that start at KC multiples does.
-    /// </summary>
-    /// <param name="m">Rows of A and C.</param>
-    /// <param name="n">Columns of B and C.</param>
-    /// <param name="k">Columns of A, rows of B.</param>
-    /// <param name="a">A, row-major, leading dimension <paramref name="lda"/>.</param>
-    /// <param name="lda">Leading dimension of A (≥ k).</param>
-    /// <param name="b">B, row-major, leading dimension <paramref name="ldb"/>.</param>
-    /// <param name="ldb">Leading dimension of B (≥ n).</param>
-    /// <param name="c">C, overwritten.</param>
-    /// <param name="ldc">Leading dimension of C (≥ n).</param>
-    /// <param name="packedAFloats">The packed-A budget to fit (tests force small values to exercise the split).</param>
-    internal static void MultiplySplitK(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
-        long packedAFloats = -1)
-    {
-        int kc = Kernels.Gemm.GemmBlocking.KC;
-        if (packedAFloats < 0) packedAFloats = Kernels.Gemm.GemmBlocking.PackedAFloats;
-        // A block rounds its rows up to whole micro-panels: + 16 covers every kernel's MR.
-        long fit = packedAFloats / (m + 16L);
-        int chunk = (int)Math.Min(int.MaxValue, Math.Max(kc, fit / kc * kc));
-        if (chunk >= k)
-        {
-            Sgemm.Multiply(false, false, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
-            return;
-        }
-        for (int k0 = 0; k0 < k; k0 += chunk)
-        {
-            int kn = Math.Min(chunk, k - k0);
-            Sgemm.Multiply(false, false, m, n, kn, 1f, a[k0..], lda, b[(k0 * ldb)..], ldb, k0 == 0 ? 0f : 1f, c, ldc);
-        }
-    }
-
-    /// <summary>Linear.Forward's math (output = input·Wᵀ + bias, bias first, then the GEMM with β = 1), with the
-    /// weight's pre-packed operand when the trainer provides one.</summary>
+    /// <summary>Linear.Forward with the weight's pre-packed operand when the trainer provides one.</summary>
     private void LinearForward(Span<float> output, ReadOnlySpan<float> input, ParameterTensor tensor, int layer,
         ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int R, int C, int OC)
     {
-        if (_packed is null)
-        {
-            Linear.Forward(output, input, weight, bias, R, C, OC);
-            return;
-        }
-        float beta = 0f;
-        if (!bias.IsEmpty)
-        {
-            for (int r = 0; r < R; r++) bias.CopyTo(output.Slice(r * OC, OC));
-            beta = 1f;
-        }
-        Sgemm.MultiplyPacked(false, R, OC, C, 1f, input, Math.Max(1, C), _packed.Forward(tensor, layer), 0, beta, output, OC);
-    }
-
-    /// <summary><see cref="MultiplySplitK"/> with B pre-packed: the same chunks (multiples of KC), each a view of
-    /// the packed operand's rows, so the same bits.</summary>
-    internal static void MultiplySplitKPacked(int m, int n, int k, ReadOnlySpan<float> a, int lda, PackedOperand b, Span<float> c, int ldc,
-        long packedAFloats = -1)
-    {
-        int kc = GemmBlocking.KC;
-        if (packedAFloats < 0) packedAFloats = GemmBlocking.PackedAFloats;
-        long fit = packedAFloats / (m + 16L);
-        int chunk = (int)Math.Min(int.MaxValue, Math.Max(kc, fit / kc * kc));
-        for (int k0 = 0; k0 < k; k0 += chunk)
-        {
-            int kn = Math.Min(chunk, k - k0);
-            Sgemm.MultiplyPacked(false, m, n, kn, 1f, a[k0..], lda, b, k0, k0 == 0 ? 0f : 1f, c, ldc);
-        }
-        if (k == 0 && m > 0 && n > 0) c[..((m - 1) * ldc + n)].Clear();
+        if (_packed is null) Linear.Forward(output, input, weight, bias, R, C, OC);
+        else Linear.Forward(output, input, _packed.Forward(tensor, layer), bias, R, C, OC);
     }
 
     public void Dispose()

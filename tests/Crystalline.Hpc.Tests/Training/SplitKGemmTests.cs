@@ -21,14 +21,14 @@ public class SplitKGemmTests
         float[] expected = new float[m * n], actual = new float[m * n];
         Array.Fill(actual, float.NaN); // β = 0 on the first chunk: old contents must not leak in
         Sgemm.Multiply(false, false, m, n, k, 1f, a, k, b, n, 0f, expected, n);
-        SphereWorkspace.MultiplySplitK(m, n, k, a, k, b, n, actual, n, budget);
+        Sgemm.MultiplySplitK(m, n, k, a, k, b, n, actual, n, budget);
         Assert.Equal(expected, actual);
 
         // The same chunks over a pre-packed B (the trainer's weights): the same bits again.
         using var packed = new PackedOperand(k, n, transB: false);
         packed.Pack(b, n);
         Array.Fill(actual, float.NaN);
-        SphereWorkspace.MultiplySplitKPacked(m, n, k, a, k, packed, actual, n, budget);
+        Sgemm.MultiplySplitKPacked(m, n, k, a, k, packed, actual, n, budget);
         Assert.Equal(expected, actual);
     }
 }

@@ -71,14 +71,19 @@ internal sealed unsafe class PackedOperand : IDisposable
         }
     }
 
-    /// <summary>Packs one item: every k slice of a block of whole panels.</summary>
-    internal void PackColumns(float* b, int ldb, int j0, int j1)
+    /// <summary>Packs part <paramref name="part"/> of <paramref name="parts"/> (a block of whole panels, every k
+    /// slice of it) from <paramref name="b"/>: the parts together pack the whole operand, each independently.</summary>
+    internal void PackPart(float* b, int ldb, int part, int parts)
     {
+        long panels = PaddedColumns / PanelWidth;
+        int j0 = (int)(panels * part / parts) * PanelWidth;
+        int j1 = Math.Min(N, (int)(panels * (part + 1) / parts) * PanelWidth);
+        if (j0 >= j1) return;
         var g = new GemmArgs(false, TransB, 1, N, K, 1f, null, 1, b, ldb, 0f, null, 1);
         for (int pc = 0; pc < K; pc += Depth)
         {
             int kc = Math.Min(Depth, K - pc);
-            SgemmDriver.PackBBlock(in g, pc, kc, j0, j1 - j0, PanelWidth, Data + pc * PaddedColumns + (long)j0 * kc);
+            GemmPacking.PackB(in g, pc, kc, j0, j1 - j0, PanelWidth, Data + pc * PaddedColumns + (long)j0 * kc);
         }
     }
 
@@ -88,15 +93,8 @@ internal sealed unsafe class PackedOperand : IDisposable
     // packing happens once per optimizer step, not per GEMM.
     private sealed class PackWork(PackedOperand op, float* b, int ldb) : IParallelWork
     {
-        private readonly int _panels = (int)(op.PaddedColumns / op.PanelWidth);
+        public int Items { get; } = (int)Math.Min(op.PaddedColumns / op.PanelWidth, 64);
 
-        public int Items => Math.Min(_panels, 64);
-
-        public void ExecuteItem(int itemIndex, int workerIndex)
-        {
-            int p0 = (int)((long)_panels * itemIndex / Items), p1 = (int)((long)_panels * (itemIndex + 1) / Items);
-            int j0 = p0 * op.PanelWidth, j1 = Math.Min(op.N, p1 * op.PanelWidth);
-            if (j0 < j1) op.PackColumns(b, ldb, j0, j1);
-        }
+        public void ExecuteItem(int itemIndex, int workerIndex) => op.PackPart(b, ldb, itemIndex, Items);
     }
 }

@@ -15,10 +15,6 @@ internal static class SgemmDriver
         _ => 0,
     };
 
-    /// <summary>Packs k [pc, pc+kc) × columns [jc, jc+nc) of op(B) with the kernel's NR (for <see cref="PackedOperand"/>).</summary>
-    public static unsafe void PackBBlock(in GemmArgs g, int pc, int kc, int jc, int nc, int nr, float* dst) =>
-        GemmPacking.PackB(in g, pc, kc, jc, nc, nr, dst);
-
     public static void Run(in GemmArgs g, VectorWidth width, ISphereExecutor? executor)
     {
         switch (width)
