@@ -53,13 +53,23 @@ public static class Sgemm
     /// there. Products below about 2²⁰ multiply-adds stay on the calling thread.</remarks>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is negative or a width is unknown.</exception>
     /// <exception cref="ArgumentException">A leading dimension is too small or a span is too short for its shape.</exception>
-    public static unsafe void Multiply(
+    public static void Multiply(
         bool transA, bool transB, int m, int n, int k,
         float alpha, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb,
         float beta, Span<float> c, int ldc,
         ISphereExecutor? executor,
         VectorWidth width = VectorWidth.Auto)
+        => Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, executor, width, GemmPrecision.Fp32);
+
+    /// <summary>As the public overload, at <paramref name="precision"/> (bf16: the width is ignored; the one bf16
+    /// kernel runs). Same bits for any worker count at either precision.</summary>
+    internal static unsafe void Multiply(
+        bool transA, bool transB, int m, int n, int k,
+        float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb,
+        float beta, Span<float> c, int ldc,
+        ISphereExecutor? executor, VectorWidth width, GemmPrecision precision)
     {
         VectorWidth resolved = KernelDispatch.Resolve(width);
         Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
@@ -75,7 +85,7 @@ public static class Sgemm
                 return;
             }
             var args = new GemmArgs(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
-            SgemmDriver.Run(in args, resolved, executor);
+            SgemmDriver.Run(in args, resolved, executor, precision);
         }
     }
 
@@ -105,10 +115,10 @@ public static class Sgemm
             }
             var args = new Gemm.GemmArgs(transA, b.TransB, m, n, k, alpha, pa, lda, null, 1, beta, pc, ldc)
             {
-                PackedB = b.Data + (long)kOffset * b.PaddedColumns,
+                PackedB = b.Data + (long)Gemm.SgemmDriver.PanelSteps(kOffset, b.Precision) * b.PaddedColumns,
                 PackedNPad = b.PaddedColumns,
             };
-            Gemm.SgemmDriver.Run(in args, b.Width, null);
+            Gemm.SgemmDriver.Run(in args, b.Width, null, b.Precision);
         }
     }
 
@@ -131,19 +141,20 @@ public static class Sgemm
     /// <param name="c">C, overwritten.</param>
     /// <param name="ldc">Leading dimension of C (≥ n).</param>
     /// <param name="packedAFloats">The packed-A budget to fit (tests force small values to exercise the split).</param>
+    /// <param name="precision">The GEMM's arithmetic.</param>
     internal static void MultiplySplitK(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
-        long packedAFloats = -1)
+        long packedAFloats = -1, GemmPrecision precision = GemmPrecision.Fp32)
     {
         int chunk = SplitKChunk(m, packedAFloats);
         if (chunk >= k)
         {
-            Multiply(false, false, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
+            Multiply(false, false, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc, null, VectorWidth.Auto, precision);
             return;
         }
         for (int k0 = 0; k0 < k; k0 += chunk)
         {
             int kn = Math.Min(chunk, k - k0);
-            Multiply(false, false, m, n, kn, 1f, a[k0..], lda, b[(k0 * ldb)..], ldb, k0 == 0 ? 0f : 1f, c, ldc);
+            Multiply(false, false, m, n, kn, 1f, a[k0..], lda, b[(k0 * ldb)..], ldb, k0 == 0 ? 0f : 1f, c, ldc, null, VectorWidth.Auto, precision);
         }
     }
 

@@ -64,7 +64,7 @@ internal sealed unsafe class PackedWeights : IDisposable, IParallelWork
         get
         {
             long sum = 0;
-            foreach (PackedOperand op in _operands) sum += op.PaddedColumns * op.K * sizeof(float);
+            foreach (PackedOperand op in _operands) sum += op.ByteLength;
             return sum;
         }
     }

@@ -12,6 +12,7 @@ internal sealed unsafe class GemmScratch
     private AlignedBuffer<float>? _a;
     private AlignedBuffer<float>? _b;
     private AlignedBuffer<float>? _tile;
+    private AlignedBuffer<uint>? _words;
 
     public static GemmScratch Current => t_current ??= new GemmScratch();
 
@@ -38,8 +39,21 @@ internal sealed unsafe class GemmScratch
         scratch.PackA(GemmBlocking.PackedAFloats + 16L * maxInner);
         _ = scratch.PackB;
         _ = scratch.Tile;
+        // The bf16 packer of a transposed A stages one word per row of the block (Vp = 50304 at GPT-2).
+        scratch.Words(64 * 1024);
     }
 
     public float* PackB => (_b ??= new AlignedBuffer<float>((long)GemmBlocking.NC * GemmBlocking.KC)).Pointer;
+    /// <summary>At least <paramref name="count"/> words of staging for the bf16 packers; grows (rarely) and is then reused.</summary>
+    public uint* Words(long count)
+    {
+        if (_words is null || _words.Length < count)
+        {
+            _words?.Dispose();
+            _words = new AlignedBuffer<uint>(Math.Max(count, 4096));
+        }
+        return _words.Pointer;
+    }
+
     public float* Tile => (_tile ??= new AlignedBuffer<float>(GemmBlocking.TileCapacity)).Pointer;
 }

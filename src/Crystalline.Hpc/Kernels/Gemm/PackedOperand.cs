@@ -22,27 +22,30 @@ internal sealed unsafe class PackedOperand : IDisposable
     /// <param name="n">Columns of op(B).</param>
     /// <param name="transB">True when B is stored n×k (op(B) = Bᵀ), as a Linear layer's weight is for its forward.</param>
     /// <param name="width">The width the GEMMs will run at (Auto: the widest accelerated).</param>
+    /// <param name="precision">The GEMMs' arithmetic: bf16 packs two k per 32-bit slot, rounded once here.</param>
     /// <exception cref="ArgumentOutOfRangeException">k or n not positive.</exception>
     /// <exception cref="NotSupportedException">the width's GEMM is the scalar reference, which does not pack.</exception>
-    public PackedOperand(int k, int n, bool transB, VectorWidth width = VectorWidth.Auto)
+    public PackedOperand(int k, int n, bool transB, VectorWidth width = VectorWidth.Auto, GemmPrecision precision = GemmPrecision.Fp32)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
         Width = KernelDispatch.Resolve(width);
-        PanelWidth = SgemmDriver.PanelWidth(Width);
+        Precision = precision;
+        PanelWidth = SgemmDriver.PanelWidth(Width, precision);
         if (PanelWidth == 0) throw new NotSupportedException("the scalar GEMM does not pack its operands");
         K = k;
         N = n;
         TransB = transB;
         Depth = GemmBlocking.KC;
         PaddedColumns = (n + PanelWidth - 1) / PanelWidth * PanelWidth;
-        _data = new AlignedBuffer<float>(PaddedColumns * (long)k);
+        _data = new AlignedBuffer<float>(PaddedColumns * (long)SgemmDriver.PanelSteps(k, precision));
     }
 
     public int K { get; }
     public int N { get; }
     public bool TransB { get; }
     public VectorWidth Width { get; }
+    public GemmPrecision Precision { get; }
 
     /// <summary>NR of the kernel the layout is for.</summary>
     public int PanelWidth { get; }
@@ -54,6 +57,9 @@ internal sealed unsafe class PackedOperand : IDisposable
     public long PaddedColumns { get; }
 
     internal float* Data => _data.Pointer;
+
+    /// <summary>Bytes the packed data holds.</summary>
+    public long ByteLength => _data.ByteLength;
 
     /// <summary>
     /// Packs <paramref name="b"/> (stored k×n, or n×k with transB, leading dimension <paramref name="ldb"/>),
@@ -83,7 +89,9 @@ internal sealed unsafe class PackedOperand : IDisposable
         for (int pc = 0; pc < K; pc += Depth)
         {
             int kc = Math.Min(Depth, K - pc);
-            GemmPacking.PackB(in g, pc, kc, j0, j1 - j0, PanelWidth, Data + pc * PaddedColumns + (long)j0 * kc);
+            float* dst = Data + SgemmDriver.PanelSteps(pc, Precision) * PaddedColumns + (long)j0 * SgemmDriver.PanelSteps(kc, Precision);
+            if (Precision == GemmPrecision.Bf16) Bf16Packing.PackB(in g, pc, kc, j0, j1 - j0, PanelWidth, dst);
+            else GemmPacking.PackB(in g, pc, kc, j0, j1 - j0, PanelWidth, dst);
         }
     }
 

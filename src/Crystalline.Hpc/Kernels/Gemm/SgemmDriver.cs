@@ -6,7 +6,7 @@ namespace Crystalline.Hpc.Kernels.Gemm;
 /// <summary>Chooses the kernel for a width and splits the columns of C across workers.</summary>
 internal static class SgemmDriver
 {
-    /// <summary>The NR (panel width) of the kernel <see cref="Run"/> uses at <paramref name="width"/>; 0 for the scalar reference.</summary>
+    /// <summary>The NR (panel width) of the kernel <see cref="Run(in GemmArgs, VectorWidth, ISphereExecutor?)"/> uses at <paramref name="width"/>; 0 for the scalar reference.</summary>
     public static int PanelWidth(VectorWidth width) => width switch
     {
         VectorWidth.V512 => MicroKernel512.NR,
@@ -14,6 +14,19 @@ internal static class SgemmDriver
         VectorWidth.V128 => MicroKernel128.NR,
         _ => 0,
     };
+
+    /// <summary>NR of the kernel for <paramref name="precision"/> at <paramref name="width"/> (bf16: one kernel, any width).</summary>
+    public static int PanelWidth(VectorWidth width, GemmPrecision precision) =>
+        precision == GemmPrecision.Bf16 ? MicroKernelBf16.NR : PanelWidth(width);
+
+    /// <summary>Slots per panel row a k extent of <paramref name="kc"/> takes (bf16 packs two k per slot).</summary>
+    public static int PanelSteps(int kc, GemmPrecision precision) => precision == GemmPrecision.Bf16 ? Bf16Packing.Steps(kc) : kc;
+
+    public static void Run(in GemmArgs g, VectorWidth width, ISphereExecutor? executor, GemmPrecision precision)
+    {
+        if (precision == GemmPrecision.Bf16) BlockedGemm<MicroKernelBf16>.Run(in g, executor);
+        else Run(in g, width, executor);
+    }
 
     public static void Run(in GemmArgs g, VectorWidth width, ISphereExecutor? executor)
     {
@@ -95,8 +108,13 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
         }
     }
 
-    /// <summary>Where the KC slice starting at <paramref name="pc"/> of a packed A block of <paramref name="mc"/> rows begins.</summary>
-    private static long SliceOffset(int mc, int pc) => (long)(mc + TK.MR - 1) / TK.MR * TK.MR * pc;
+    /// <summary>Slots per panel row for a k extent of <paramref name="kc"/>: kc, or ⌈kc/2⌉ for a kernel that pairs k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int Steps(int kc) => TK.PairsK ? (kc + 1) >> 1 : kc;
+
+    /// <summary>Where the KC slice starting at <paramref name="pc"/> of a packed A block of <paramref name="mc"/> rows begins
+    /// (pc is a multiple of KC, which is even, so a pairing kernel's earlier slices take pc/2 steps).</summary>
+    private static long SliceOffset(int mc, int pc) => (long)(mc + TK.MR - 1) / TK.MR * TK.MR * Steps(pc);
 
     /// <summary>Packs micro-panels [panel0, panel1) of rows [ic, ic+mc) for every KC slice of K.</summary>
     public static void PackABlock(in GemmArgs g, int ic, int mc, int panel0, int panel1, float* packA)
@@ -107,7 +125,9 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
         for (int pc = 0; pc < g.K; pc += kcMax)
         {
             int kc = Math.Min(kcMax, g.K - pc);
-            GemmPacking.PackA(in g, ic + first, last - first, pc, kc, mr, packA + SliceOffset(mc, pc) + (long)first * kc);
+            float* dst = packA + SliceOffset(mc, pc) + (long)first * Steps(kc);
+            if (TK.PairsK) Bf16Packing.PackA(in g, ic + first, last - first, pc, kc, mr, dst);
+            else GemmPacking.PackA(in g, ic + first, last - first, pc, kc, mr, dst);
         }
     }
 
@@ -126,6 +146,7 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
         for (int pc = 0; pc < g.K; pc += kcMax)
         {
             int kc = Math.Min(kcMax, g.K - pc);
+            int steps = Steps(kc);
             float* aSlice = packA + SliceOffset(mc, pc);
             // Later k slices add onto what the first one wrote.
             float beta = pc == 0 ? g.Beta : 1f;
@@ -133,17 +154,21 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
             {
                 int nc = Math.Min(ncMax, n1 - jc);
                 // A pre-packed operand holds exactly the panels PackB would write here (same KC, NR, padding).
-                float* blockB = prepacked ? g.PackedB + pc * g.PackedNPad + (long)jc * kc : packB;
-                if (!prepacked) GemmPacking.PackB(in g, pc, kc, jc, nc, nr, packB);
+                float* blockB = prepacked ? g.PackedB + Steps(pc) * g.PackedNPad + (long)jc * steps : packB;
+                if (!prepacked)
+                {
+                    if (TK.PairsK) Bf16Packing.PackB(in g, pc, kc, jc, nc, nr, packB);
+                    else GemmPacking.PackB(in g, pc, kc, jc, nc, nr, packB);
+                }
                 for (int ir = 0; ir < mc; ir += mr)
                 {
                     int mrValid = Math.Min(mr, mc - ir);
-                    float* ap = aSlice + (long)ir * kc;
+                    float* ap = aSlice + (long)ir * steps;
                     float* crow = g.C + (ic + ir) * ldc + jc;
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int nrValid = Math.Min(nr, nc - jr);
-                        float* bp = blockB + (long)jr * kc;
+                        float* bp = blockB + (long)jr * steps;
                         if (mrValid == mr && nrValid == nr)
                             TK.Run(kc, ap, bp, crow + jr, (nint)ldc, g.Alpha, beta);
                         else
