@@ -8,7 +8,7 @@ using Crystalline.Hpc.Training;
 namespace Crystalline.Hpc.Benchmarks.Training;
 
 /// <summary>
-/// <c>-- train-step [--model gpt2-124M] [--shapes 4x64,12x256] [--threads 1,2] [--steps 5] [--warmup 1] [--peak-gflops-per-core 210] [--profile] [--gradients overwrite,unpacked,legacy]</c>:
+/// <c>-- train-step [--model gpt2-124M] [--shapes 4x64,12x256] [--threads 1,2] [--steps 5] [--warmup 1] [--peak-gflops-per-core 210] [--profile] [--gradients overwrite,unpacked,legacy] [--precision fp32,bf16]</c>:
 /// ms/step, tokens/s, share of time in spheres/sync/reduction/optimizer, and model FLOP/s
 /// (6·N + 12·L·C·T per token, the usual count) as a share of the FMA peak. Random tokens, real steps.
 /// <c>--profile</c> adds a table of thread CPU time per kernel phase (<see cref="StepProfile"/>), summed
@@ -33,6 +33,12 @@ internal static class TrainStepBench
         int warm = int.Parse(Arg("--warmup", "1"), CultureInfo.InvariantCulture);
         string[] schemes = Arg("--gradients", "overwrite").Split(',');
         if (schemes.Any(x => x is not ("overwrite" or "legacy" or "unpacked"))) throw new ArgumentException("--gradients takes overwrite, unpacked and/or legacy");
+        string[] precisions = Arg("--precision", "fp32").Split(',');
+        if (precisions.Any(x => x is not ("fp32" or "bf16"))) throw new ArgumentException("--precision takes fp32 and/or bf16");
+        // Every (gradient scheme, precision) pair is one variant, run in the order given for each thread count.
+        string[] variants = schemes.SelectMany(sc => precisions.Select(pr => precisions.Length > 1 ? sc + "/" + pr : sc)).ToArray();
+        if (precisions.Contains("bf16"))
+            Console.WriteLine($"bf16 kernel: {(Crystalline.Hpc.Kernels.Gemm.Bf16Native.Available ? "AVX512_BF16 (native)" : "managed emulation: " + Crystalline.Hpc.Kernels.Gemm.Bf16Native.Reason)}");
         bool profile = Array.IndexOf(args, "--profile") >= 0;
         double peakPerCore = double.Parse(Arg("--peak-gflops-per-core", "210"), CultureInfo.InvariantCulture);
         long n = ParameterLayout.CountParameters(cfg);
@@ -45,12 +51,15 @@ internal static class TrainStepBench
         Console.WriteLine("  B    T  thr   ms/step     tok/s  spheres%  sync%  reduce%  optim%   GFLOP/s  %peak  %meas  cpu-ms/step  GFLOP/cpu-s");
         foreach (var (B, T) in shapes)
         {
-            var baseMs = new double[schemes.Length];
-            var baseBusy = new double[schemes.Length];
+            var baseMs = new double[variants.Length];
+            var baseBusy = new double[variants.Length];
             foreach (int thr in threads)
-            foreach (string scheme in schemes)
+            foreach (string variant in variants)
             {
-                var opt = new TrainerOptions { Model = cfg, BatchSize = B, SeqLen = T, HierarchyDepth = 1, TotalSteps = 1000, WarmupSteps = 10, LearningRate = 1e-4f };
+                string scheme = variant.Split('/')[0];
+                var precision = variant.EndsWith("bf16", StringComparison.Ordinal) || precisions is ["bf16"]
+                    ? Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Bf16 : Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Fp32;
+                var opt = new TrainerOptions { Model = cfg, BatchSize = B, SeqLen = T, HierarchyDepth = 1, TotalSteps = 1000, WarmupSteps = 10, LearningRate = 1e-4f, Precision = precision };
                 using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = thr, HierarchyDepth = 1 });
                 using var tr = new Trainer(opt, cp, legacyGradientZeroing: scheme == "legacy", prepackWeights: scheme != "unpacked");
                 var rng = new Random(1);
@@ -79,10 +88,10 @@ internal static class TrainStepBench
                 double phases = (compute + reduce + optim) / steps;
                 double flops = (6.0 * n + 12.0 * cfg.NumLayers * cfg.Channels * T) * B * T;
                 double gflops = flops / (ms / 1000.0) / 1e9;
-                int si = Array.IndexOf(schemes, scheme);
+                int si = Array.IndexOf(variants, variant);
                 if (thr == threads[0]) baseMs[si] = ms;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{B,3} {T,4} {thr,4} {ms,9:F1} {B * T / (ms / 1000.0),9:F0} {100 * (compute / steps - syncMs) / phases,9:F1} {100 * syncMs / phases,6:F1} {100 * reduce / steps / phases,8:F1} {100 * optim / steps / phases,7:F1} {gflops,9:F1} {100 * gflops / (peakPerCore * thr),6:F1} {100 * gflops / (measuredPeak * thr),6:F1} {cpuMs,12:F0} {flops / (cpuMs / 1000.0) / 1e9,12:F1}{(schemes.Length > 1 ? "  " + scheme : "")}{(thr != threads[0] ? $"   speed-up vs {threads[0]} thread(s): {baseMs[si] / ms:F2}x" : "")}"));
+                    $"{B,3} {T,4} {thr,4} {ms,9:F1} {B * T / (ms / 1000.0),9:F0} {100 * (compute / steps - syncMs) / phases,9:F1} {100 * syncMs / phases,6:F1} {100 * reduce / steps / phases,8:F1} {100 * optim / steps / phases,7:F1} {gflops,9:F1} {100 * gflops / (peakPerCore * thr),6:F1} {100 * gflops / (measuredPeak * thr),6:F1} {cpuMs,12:F0} {flops / (cpuMs / 1000.0) / 1e9,12:F1}{(variants.Length > 1 ? "  " + variant : precisions is ["bf16"] ? "  bf16" : "")}{(thr != threads[0] ? $"   speed-up vs {threads[0]} thread(s): {baseMs[si] / ms:F2}x" : "")}"));
                 if (profile)
                 {
                     double busiest = PrintProfile(steps, cpuMs, thr);

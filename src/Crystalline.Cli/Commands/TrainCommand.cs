@@ -14,7 +14,7 @@ internal static class TrainCommand
         "--data", "--val-data", "--tokenizer", "--model", "--layers", "--heads", "--channels", "--context", "--vocab",
         "--batch-size", "--seq-len", "--steps", "--epochs", "--lr", "--warmup", "--weight-decay", "--clip", "--seed",
         "--num-threads", "--hierarchy-depth", "--thread-allocation-strategy", "--init", "--checkpoint-dir",
-        "--checkpoint-every", "--resume", "--val-batches", "--progress-every", "--progress",
+        "--checkpoint-every", "--resume", "--val-batches", "--progress-every", "--progress", "--precision",
     ];
 
     public static int Run(string[] args) => Run(args, Console.Out);
@@ -117,6 +117,7 @@ internal static class TrainCommand
             GradClip = (float)a.GetDouble("--clip", 1.0, 0, 1e6),
             LambdaCorrection = a.GetFlag("--lambda-correction", true),
             Seed = (ulong)a.GetLong("--seed", 1337, 0, long.MaxValue),
+            Precision = ParsePrecision(a.GetString("--precision", "fp32")),
             Init = a.GetString("--init", "gpt2") switch
             {
                 "gpt2" => InitMethod.Gpt2,
@@ -162,6 +163,9 @@ internal static class TrainCommand
             if (run.Note is not null) log.WriteLine($"note: {run.Note}");
             log.WriteLine(FormattableString.Invariant(
                 $"batch B={B} × T={T} = {B * T} tokens/step; {steps} steps; lr {options.LearningRate} (warm-up {options.WarmupSteps}, cosine to {options.MinLearningRateFraction}×); weight decay {options.WeightDecay}; clip {options.GradClip}; Λ correction {(options.LambdaCorrection ? "on (×(1 − 3/144000))" : "off")}"));
+            log.WriteLine(options.Precision == Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Bf16
+                ? $"precision: bf16 mixed (linear-layer GEMM inputs rounded to bf16, fp32 accumulation, fp32 weights, gradients and optimizer); kernel: {(Crystalline.Hpc.Kernels.Gemm.Bf16Native.Available ? "AVX512_BF16 (native)" : "managed emulation, slower than fp32: " + Crystalline.Hpc.Kernels.Gemm.Bf16Native.Reason)}"
+                : "precision: fp32");
             log.WriteLine($"hierarchy depth {depth}{(recursive && depth != spawnedFrom ? $" (recursive spawning from {spawnedFrom})" : "")}: {options.SphereCount} leaf spheres, {run.Trainer.ActiveSpheres.Count} hold rows; work stealing {(stealing ? "on" : "off")}");
             log.Write(executor.Allocation.Describe());
             foreach (var p in executor.Placements)
@@ -193,6 +197,14 @@ internal static class TrainCommand
         try { return TrainingState.ReadSchedule(statePath); }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return null; }
     }
+
+    /// <summary>A --precision value: fp32 (default) or bf16; anything else is a usage error.</summary>
+    internal static Crystalline.Hpc.Kernels.Gemm.GemmPrecision ParsePrecision(string name) => name switch
+    {
+        "fp32" => Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Fp32,
+        "bf16" => Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Bf16,
+        _ => throw new CliUsageException($"--precision must be fp32 or bf16, got '{name}'"),
+    };
 
     /// <summary>A --thread-allocation-strategy value; anything but the three names is a usage error listing them.</summary>
     internal static ThreadAllocationStrategy ParseStrategy(string name) =>

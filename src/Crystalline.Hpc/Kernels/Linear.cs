@@ -34,6 +34,12 @@ public static class Linear
     public static void Forward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> bias, int rowCount, int channels, int outputChannels, ISphereExecutor? executor,
         VectorWidth width = VectorWidth.Auto)
+        => Forward(output, input, weight, bias, rowCount, channels, outputChannels, executor, width, Gemm.GemmPrecision.Fp32);
+
+    /// <summary>The forward at <paramref name="precision"/> (bf16: input and weight rounded to bf16 for the product; the bias and the sum stay fp32).</summary>
+    internal static void Forward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> bias, int rowCount, int channels, int outputChannels, ISphereExecutor? executor,
+        VectorWidth width, Gemm.GemmPrecision precision)
     {
         CheckDims(rowCount, channels, outputChannels);
         KernelDispatch.Resolve(width);
@@ -45,7 +51,7 @@ public static class Linear
 
         float beta = StartAtBias(output, bias, rowCount, outputChannels);
         Sgemm.Multiply(false, true, rowCount, outputChannels, channels, 1f,
-            input, Math.Max(1, channels), weight, Math.Max(1, channels), beta, output, outputChannels, executor, width);
+            input, Math.Max(1, channels), weight, Math.Max(1, channels), beta, output, outputChannels, executor, width, precision);
     }
 
     /// <summary>As <see cref="Forward(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, VectorWidth)"/>
@@ -103,6 +109,12 @@ public static class Linear
     public static void Backward(Span<float> dinput, Span<float> dweight, Span<float> dbias,
         ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         int rowCount, int channels, int outputChannels, ISphereExecutor? executor, VectorWidth width = VectorWidth.Auto)
+        => Backward(dinput, dweight, dbias, doutput, input, weight, rowCount, channels, outputChannels, executor, width, Gemm.GemmPrecision.Fp32);
+
+    /// <summary>The backward at <paramref name="precision"/> (both GEMMs; the bias sum stays fp32).</summary>
+    internal static void Backward(Span<float> dinput, Span<float> dweight, Span<float> dbias,
+        ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+        int rowCount, int channels, int outputChannels, ISphereExecutor? executor, VectorWidth width, Gemm.GemmPrecision precision)
     {
         CheckDims(rowCount, channels, outputChannels);
         VectorWidth resolved = KernelDispatch.Resolve(width);
@@ -116,10 +128,10 @@ public static class Linear
         int c1 = Math.Max(1, channels), oc1 = Math.Max(1, outputChannels);
         // dinput (R×C) += doutput (R×OC) · weight (OC×C)
         Sgemm.Multiply(false, false, rowCount, channels, outputChannels, 1f,
-            doutput, oc1, weight, c1, 1f, dinput, c1, executor, width);
+            doutput, oc1, weight, c1, 1f, dinput, c1, executor, width, precision);
         // dweight (OC×C) += doutputᵀ (OC×R) · input (R×C)
         Sgemm.Multiply(true, false, outputChannels, channels, rowCount, 1f,
-            doutput, oc1, input, c1, 1f, dweight, c1, executor, width);
+            doutput, oc1, input, c1, 1f, dweight, c1, executor, width, precision);
         if (!dbias.IsEmpty)
             for (int r = 0; r < rowCount; r++)
                 AddTo(dbias, doutput.Slice(r * outputChannels, outputChannels), resolved);

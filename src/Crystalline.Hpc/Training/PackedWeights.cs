@@ -27,10 +27,10 @@ internal sealed unsafe class PackedWeights : IDisposable, IParallelWork
     private float* _parameters;
 
     /// <summary>Null when the GEMM at <paramref name="width"/> does not pack (the scalar reference).</summary>
-    public static PackedWeights? TryCreate(ParameterLayout layout, VectorWidth width = VectorWidth.Auto) =>
-        SgemmDriver.PanelWidth(KernelDispatch.Resolve(width)) == 0 ? null : new PackedWeights(layout, width);
+    public static PackedWeights? TryCreate(ParameterLayout layout, VectorWidth width = VectorWidth.Auto, GemmPrecision precision = GemmPrecision.Fp32) =>
+        SgemmDriver.PanelWidth(KernelDispatch.Resolve(width), precision) == 0 ? null : new PackedWeights(layout, width, precision);
 
-    private PackedWeights(ParameterLayout layout, VectorWidth width)
+    private PackedWeights(ParameterLayout layout, VectorWidth width, GemmPrecision precision)
     {
         _layout = layout;
         GptConfig cfg = layout.Config;
@@ -42,8 +42,8 @@ internal sealed unsafe class PackedWeights : IDisposable, IParallelWork
         void Add(long offset, int outChannels, int inChannels)
         {
             // Forward: op(B) = Wᵀ (k = in, n = out), W stored out×in. Backward: op(B) = W (k = out, n = in).
-            ops.Add(new PackedOperand(inChannels, outChannels, transB: true, width)); offsets.Add(offset); lds.Add(inChannels);
-            ops.Add(new PackedOperand(outChannels, inChannels, transB: false, width)); offsets.Add(offset); lds.Add(inChannels);
+            ops.Add(new PackedOperand(inChannels, outChannels, transB: true, width, precision)); offsets.Add(offset); lds.Add(inChannels);
+            ops.Add(new PackedOperand(outChannels, inChannels, transB: false, width, precision)); offsets.Add(offset); lds.Add(inChannels);
         }
         for (int l = 0; l < _layers; l++)
         {

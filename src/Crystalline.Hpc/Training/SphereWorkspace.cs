@@ -1,4 +1,5 @@
 using Crystalline.Hpc.Kernels;
+using Crystalline.Hpc.Kernels.Gemm;
 using Crystalline.Hpc.Memory;
 using Crystalline.Hpc.Model;
 
@@ -24,6 +25,7 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         _dres, _dln, _datty, _dqkv, _dpreatt, _datt, _dgelu, _dfch;
 
     private readonly bool _overwrite;
+    private readonly GemmPrecision _precision;
 
     /// <param name="sphereIndex">Index of the leaf sphere.</param>
     /// <param name="rows">Batch rows it owns, ascending.</param>
@@ -38,9 +40,12 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     /// False: the buffer is zeroed (unless <see cref="GradientsZeroed"/>) and everything accumulates.
     /// Both give the same bits (x + 0 = x); the flag exists to measure the difference.
     /// </param>
-    public SphereWorkspace(int sphereIndex, int[] rows, int seqLen, ParameterLayout layout, bool withGradients, int numaNode = -1, bool overwriteGradients = true)
+    /// <param name="precision">The linear layers' GEMM arithmetic (<see cref="TrainerOptions.Precision"/>).</param>
+    public SphereWorkspace(int sphereIndex, int[] rows, int seqLen, ParameterLayout layout, bool withGradients, int numaNode = -1, bool overwriteGradients = true,
+        GemmPrecision precision = GemmPrecision.Fp32)
     {
         _overwrite = overwriteGradients;
+        _precision = precision;
         SphereIndex = sphereIndex;
         Rows = rows;
         T = seqLen;
@@ -235,12 +240,12 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         if (!_overwrite)
         {
             dinput.Clear();
-            Linear.Backward(dinput, dweight, dbias, doutput, input, weight, R, C, OC);
+            Linear.Backward(dinput, dweight, dbias, doutput, input, weight, R, C, OC, null, VectorWidth.Auto, _precision);
             return;
         }
         if (_packed is not null) Sgemm.MultiplySplitKPacked(R, C, OC, doutput, OC, _packed.Backward(tensor, layer), dinput, C);
-        else Sgemm.MultiplySplitK(R, C, OC, doutput, OC, weight, C, dinput, C);
-        Sgemm.Multiply(true, false, OC, C, R, 1f, doutput, OC, input, C, 0f, dweight, C);
+        else Sgemm.MultiplySplitK(R, C, OC, doutput, OC, weight, C, dinput, C, precision: _precision);
+        Sgemm.Multiply(true, false, OC, C, R, 1f, doutput, OC, input, C, 0f, dweight, C, null, VectorWidth.Auto, _precision);
         if (dbias.IsEmpty) return;
         if (R == 0) { dbias.Clear(); return; }
         doutput[..OC].CopyTo(dbias);
@@ -251,7 +256,7 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     private void LinearForward(Span<float> output, ReadOnlySpan<float> input, ParameterTensor tensor, int layer,
         ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int R, int C, int OC)
     {
-        if (_packed is null) Linear.Forward(output, input, weight, bias, R, C, OC);
+        if (_packed is null) Linear.Forward(output, input, weight, bias, R, C, OC, null, VectorWidth.Auto, _precision);
         else Linear.Forward(output, input, _packed.Forward(tensor, layer), bias, R, C, OC);
     }
 

@@ -97,7 +97,7 @@ internal sealed unsafe class Trainer : IDisposable
             if (rowsOf[s] is null) continue;
             // NUMA-local: the arena and gradient buffer live on the node of the worker that owns the sphere.
             int node = executor is ControlProcess cp ? cp.Placements[cp.HomeWorkerOf(s)].NumaNode : -1;
-            _spheres[s] = new SphereWorkspace(s, rowsOf[s].ToArray(), options.SeqLen, Parameters.Layout, withGradients: true, node, _overwrite);
+            _spheres[s] = new SphereWorkspace(s, rowsOf[s].ToArray(), options.SeqLen, Parameters.Layout, withGradients: true, node, _overwrite, options.Precision);
             active.Add(s);
         }
         _active = active.ToArray();
@@ -107,7 +107,7 @@ internal sealed unsafe class Trainer : IDisposable
         int maxSphereRows = 0;
         foreach (int s in _active) maxSphereRows = Math.Max(maxSphereRows, _spheres[s]!.RowCount * options.SeqLen);
         _packed = prepackWeights && _active.Length >= 2 && maxSphereRows <= MaxRowsForPrepacking
-            ? PackedWeights.TryCreate(Parameters.Layout) : null;
+            ? PackedWeights.TryCreate(Parameters.Layout, precision: options.Precision) : null;
         // With stealing, a sphere may first run on any worker mid-run; size every worker's GEMM
         // scratch now so the steady state allocates nothing on any thread.
         executor.RunOnEachWorker(new GemmWarmUp(Math.Max(4 * options.Model.Channels, options.Model.PaddedVocabSize)));

@@ -26,6 +26,13 @@ internal sealed record TrainerOptions
     public ulong Seed { get; init; } = 1337;
     public InitMethod Init { get; init; } = InitMethod.Gpt2;
 
+    /// <summary>
+    /// The arithmetic of the linear layers' GEMMs (forward and both backward products): fp32, or bf16
+    /// inputs with fp32 accumulation (mixed precision; weights, gradients, optimizer and everything else
+    /// stay fp32). Part of <see cref="Hash"/> when bf16, so a run cannot resume at the other precision.
+    /// </summary>
+    public Kernels.Gemm.GemmPrecision Precision { get; init; } = Kernels.Gemm.GemmPrecision.Fp32;
+
     /// <summary>12^depth.</summary>
     public int SphereCount
     {
@@ -79,7 +86,7 @@ internal sealed record TrainerOptions
     public ulong LegacyHash() => Fnv1a(CanonicalText(withTotalSteps: true));
 
     private string CanonicalText(bool withTotalSteps) => FormattableString.Invariant(
-        $"{Model.MaxSeqLen},{Model.VocabSize},{Model.PaddedVocabSize},{Model.NumLayers},{Model.NumHeads},{Model.Channels}|{BatchSize},{SeqLen},{HierarchyDepth}|{LearningRate:R},{MinLearningRateFraction:R},{WarmupSteps},{(withTotalSteps ? TotalSteps.ToString(System.Globalization.CultureInfo.InvariantCulture) + "," : "")}{WeightDecay:R},{GradClip:R},{Beta1:R},{Beta2:R},{Epsilon:R},{LambdaCorrection}");
+        $"{Model.MaxSeqLen},{Model.VocabSize},{Model.PaddedVocabSize},{Model.NumLayers},{Model.NumHeads},{Model.Channels}|{BatchSize},{SeqLen},{HierarchyDepth}|{LearningRate:R},{MinLearningRateFraction:R},{WarmupSteps},{(withTotalSteps ? TotalSteps.ToString(System.Globalization.CultureInfo.InvariantCulture) + "," : "")}{WeightDecay:R},{GradClip:R},{Beta1:R},{Beta2:R},{Epsilon:R},{LambdaCorrection}{(Precision == Kernels.Gemm.GemmPrecision.Fp32 ? "" : "|" + Precision)}");
 
     private static ulong Fnv1a(string s)
     {

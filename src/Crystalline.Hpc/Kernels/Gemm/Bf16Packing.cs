@@ -75,19 +75,32 @@ internal static unsafe class Bf16Packing
             }
             return;
         }
-        // B(k, j) = b[j·ldb + k]: column j's run of k is contiguous; pack it, then deal it with stride nr.
-        uint* run = stackalloc uint[steps];
+        // B(k, j) = b[j·ldb + k]: column j's run of k is contiguous. Eight columns at a time: pack each run
+        // into words (a row of the staging block), then transpose 8×8 blocks of words into the panel
+        // (words move as raw 32-bit lanes, so the float transpose serves).
+        int stride = (steps + 7) & ~7;
+        uint* block = GemmScratch.Current.Words(8L * stride);
+        bool avx = System.Runtime.Intrinsics.X86.Avx.IsSupported;
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
             uint* d = d0 + (long)jr * steps;
-            for (int j = 0; j < cols; j++)
+            int j = 0;
+            for (; avx && j + 8 <= cols; j += 8)
             {
-                Bf16.PairRun(g.B + (jc + jr + j) * ldb + pc, kc, run);
-                for (int q = 0; q < steps; q++) d[q * nr + j] = run[q];
+                for (int r = 0; r < 8; r++) Bf16.PairRun(g.B + (jc + jr + j + r) * ldb + pc, kc, block + r * stride);
+                int q = 0;
+                for (; q + 8 <= steps; q += 8) GemmPacking.Transpose8x8((float*)(block + q), stride, (float*)(d + (long)q * nr + j), nr);
+                for (; q < steps; q++)
+                    for (int r = 0; r < 8; r++) d[(long)q * nr + j + r] = block[r * stride + q];
             }
-            for (int j = cols; j < nr; j++)
-                for (int q = 0; q < steps; q++) d[q * nr + j] = 0;
+            for (; j < cols; j++)
+            {
+                Bf16.PairRun(g.B + (jc + jr + j) * ldb + pc, kc, block);
+                for (int q = 0; q < steps; q++) d[(long)q * nr + j] = block[q];
+            }
+            for (j = cols; j < nr; j++)
+                for (int q = 0; q < steps; q++) d[(long)q * nr + j] = 0;
         }
     }
 }

@@ -137,7 +137,7 @@ internal static unsafe class GemmPacking
 
     /// <summary>dst[r·dstStride + c] = src[c·srcStride + r] for an 8×8 block (the classic AVX unpack/shuffle/permute transpose).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
+    internal static void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
     {
         var r0 = Avx.LoadVector256(src);
         var r1 = Avx.LoadVector256(src + srcStride);
