@@ -302,6 +302,24 @@ public sealed class CheckpointAndCliTests : IDisposable
         Assert.Equal(models[0], models[2]);
     }
 
+    [Fact]
+    public void Bf16_precision_trains_shows_its_kernel_and_resumes_bitwise()
+    {
+        string corpus = Corpus();
+        string whole = P("bf16-whole"), split = P("bf16-split");
+        var (code, output) = CliWithOutput(["train", "--data", corpus, .. s_small, "--steps", "4", "--precision", "bf16", "--checkpoint-dir", whole]);
+        Assert.True(code == 0, output);
+        Assert.Contains("precision: bf16 mixed", output, StringComparison.Ordinal);
+        (code, output) = CliWithOutput(["train", "--data", corpus, .. s_small, "--steps", "2", "--precision", "bf16", "--checkpoint-dir", split]);
+        Assert.True(code == 0, output);
+        (code, output) = CliWithOutput(["train", "--data", corpus, .. s_small, "--steps", "4", "--precision", "bf16", "--resume", split]);
+        Assert.True(code == 0, output);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "model_00000004.bin")), File.ReadAllBytes(Path.Combine(split, "model_00000004.bin")));
+        // Without --precision the resumed run would be fp32: refused, not silently mixed.
+        (code, output) = CliWithOutput(["train", "--data", corpus, .. s_small, "--steps", "6", "--resume", split]);
+        Assert.True(code == 2, output);
+    }
+
     private Dictionary<string, byte[]> Snapshot(string dir) =>
         Directory.GetFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
 
@@ -344,6 +362,7 @@ public sealed class CheckpointAndCliTests : IDisposable
             ("--init must be", ["train", "--init", "random"]),
             ("--thread-allocation-strategy must be one of round-robin, block, numa-spread", ["train", "--thread-allocation-strategy", "compact"]),
             ("--progress must be auto, bar or lines", ["train", "--progress", "fancy"]),
+            ("--precision must be fp32 or bf16", ["train", "--precision", "fp16"]),
             ("missing.txt", ["train", "--data", P("missing.txt"), .. s_small]),
             ("corpus is empty", ["train", "--data", P("empty.txt"), .. s_small]),
             ("shorter than one batch", ["train", "--data", P("short.txt"), .. s_small]),
@@ -363,6 +382,7 @@ public sealed class CheckpointAndCliTests : IDisposable
             ("beyond the training corpus", ["train", "--data", P("tiny.txt"), .. s_small, "--steps", "4", "--resume", Path.Combine(run, "model_00000002.bin")]),
             ("warmed up over 1 steps", ["train", "--data", corpus, .. s_small, "--warmup", "3", "--steps", "4", "--resume", run]),
             ("only --steps or --epochs may change", ["train", "--data", corpus, .. s_small, "--lr", "0.5", "--steps", "4", "--resume", run]),
+            ("only --steps or --epochs may change", ["train", "--data", corpus, .. s_small, "--precision", "bf16", "--steps", "4", "--resume", run]),
             ("shape mismatch", ["train", "--data", corpus, .. s_small, "--model", "gpt2-124M", "--steps", "4", "--resume", run]),
             ("already holds checkpoints", ["train", "--data", corpus, .. s_small, "--steps", "4", "--checkpoint-dir", run]),
             ("does not exist", ["train", "--data", corpus, .. s_small, "--steps", "4", "--resume", P("nowhere")]),
