@@ -8,8 +8,9 @@ using Crystalline.Hpc.Scheduling;
 namespace Crystalline.Hpc.Benchmarks.Kernels;
 
 /// <summary>
-/// <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- gemm [--rounds N] [--layout nn|nt|both] [--shapes gpt2|all] [--threads 1,2] [--width V512|V256|V128] [--pin] [--executor control|dedicated] [--only NAME] [--shape MxNxK …] [--kernel 6x64|8x48|12x32|14x32]</c>:
+/// <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- gemm [--rounds N] [--layout nn|nt|both] [--shapes gpt2|all] [--threads 1,2] [--width V512|V256|V128] [--pin] [--executor control|dedicated] [--only NAME] [--shape MxNxK …] [--kernel 6x64|8x48|12x32|14x32|bf16]</c>:
 /// our SGEMM against OpenBLAS's cblas_sgemm on the same buffers, repetitions interleaved, best time per call.
+/// <c>--kernel bf16</c> runs our bf16 mixed-precision GEMM instead (its max rel diff against fp32 OpenBLAS is then bf16's ~1e-3, not a bug).
 /// </summary>
 internal static unsafe class GemmHarness
 {
@@ -60,7 +61,7 @@ internal static unsafe class GemmHarness
 
         bool haveBlas = OpenBlas.TryLoad(out string blasError);
         Console.WriteLine($"machine: {Environment.ProcessorCount} logical CPUs, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, .NET {Environment.Version}");
-        Console.WriteLine($"our kernel width: {KernelDispatch.Resolve(width)}, blocking KC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.KC} NC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.NC} packed-A budget={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.PackedAFloats} floats");
+        Console.WriteLine($"our kernel width: {KernelDispatch.Resolve(width)}, blocking KC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.KC} NC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.NC} (bf16: KC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.KCBf16} NC={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.NCBf16}, kernel {(Crystalline.Hpc.Kernels.Gemm.Bf16Native.Available ? "native AVX512_BF16" : "emulated")}) packed-A budget={Crystalline.Hpc.Kernels.Gemm.GemmBlocking.PackedAFloats} floats");
         Console.WriteLine(haveBlas ? $"OpenBLAS core: {OpenBlas.CoreName}; config: {OpenBlas.Config}" : $"OpenBLAS not loaded: {blasError}");
         Console.WriteLine($"OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"} OPENBLAS_L2_SIZE={Environment.GetEnvironmentVariable("OPENBLAS_L2_SIZE") ?? "(unset)"}");
         foreach (int t in threadCounts.Distinct()) Console.WriteLine($"FMA peak, {t} thread(s), wall: {FmaPeak.Measure(t):F1} GFLOP/s");
@@ -138,6 +139,7 @@ internal static unsafe class GemmHarness
                                 case "8x48": Crystalline.Hpc.Kernels.Gemm.BlockedGemm<Crystalline.Hpc.Kernels.Gemm.MicroKernel512x8x48>.Run(in g, ex); break;
                                 case "12x32": Crystalline.Hpc.Kernels.Gemm.BlockedGemm<Crystalline.Hpc.Kernels.Gemm.MicroKernel512x12x32>.Run(in g, ex); break;
                                 case "14x32": Crystalline.Hpc.Kernels.Gemm.BlockedGemm<Crystalline.Hpc.Kernels.Gemm.MicroKernel512x14x32>.Run(in g, ex); break;
+                                case "bf16": Crystalline.Hpc.Kernels.Gemm.BlockedGemm<Crystalline.Hpc.Kernels.Gemm.MicroKernelBf16>.Run(in g, ex); break;
                                 default: Crystalline.Hpc.Kernels.Gemm.BlockedGemm<Crystalline.Hpc.Kernels.Gemm.MicroKernel512>.Run(in g, ex); break;
                             }
                         }

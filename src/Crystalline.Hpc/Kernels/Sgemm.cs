@@ -145,7 +145,7 @@ public static class Sgemm
     internal static void MultiplySplitK(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
         long packedAFloats = -1, GemmPrecision precision = GemmPrecision.Fp32)
     {
-        int chunk = SplitKChunk(m, packedAFloats);
+        int chunk = SplitKChunk(m, packedAFloats, precision);
         if (chunk >= k)
         {
             Multiply(false, false, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc, null, VectorWidth.Auto, precision);
@@ -163,7 +163,7 @@ public static class Sgemm
     internal static void MultiplySplitKPacked(int m, int n, int k, ReadOnlySpan<float> a, int lda, Gemm.PackedOperand b, Span<float> c, int ldc,
         long packedAFloats = -1)
     {
-        int chunk = SplitKChunk(m, packedAFloats);
+        int chunk = SplitKChunk(m, packedAFloats, b.Precision);
         if (chunk >= k)
         {
             MultiplyPacked(false, m, n, k, 1f, a, lda, b, 0, 0f, c, ldc);
@@ -178,9 +178,9 @@ public static class Sgemm
 
     // The largest multiple of KC (at least KC) whose m-row packed-A block fits the budget. A block rounds
     // its rows up to whole micro-panels: + 16 covers every kernel's MR.
-    private static int SplitKChunk(int m, long packedAFloats)
+    private static int SplitKChunk(int m, long packedAFloats, GemmPrecision precision)
     {
-        int kc = Gemm.GemmBlocking.KC;
+        int kc = Gemm.GemmBlocking.Depth(precision);
         if (packedAFloats < 0) packedAFloats = Gemm.GemmBlocking.PackedAFloats;
         long fit = packedAFloats / (m + 16L);
         return (int)Math.Min(int.MaxValue, Math.Max(kc, fit / kc * kc));

@@ -127,7 +127,7 @@ public unsafe class Bf16GemmTests
 
     public static TheoryData<bool, bool, int, int, int> Shapes()
     {
-        int kc = GemmBlocking.KC;
+        int kc = GemmBlocking.Depth(GemmPrecision.Bf16);
         var data = new TheoryData<bool, bool, int, int, int>();
         foreach (var (m, n, k) in new[] { (1, 1, 1), (6, 64, 2), (7, 65, 3), (13, 130, kc + 17), (64, 200, 2 * kc), (5, 70, kc - 1), (30, 129, 64) })
             foreach (bool ta in new[] { false, true })
@@ -174,7 +174,7 @@ public unsafe class Bf16GemmTests
     [Fact]
     public void Bf16_gemm_is_bitwise_the_same_for_any_worker_count()
     {
-        int m = 50, n = 700, k = GemmBlocking.KC + 40;
+        int m = 50, n = 700, k = GemmBlocking.Depth(GemmPrecision.Bf16) + 40;
         float[] a = GemmTestSupport.Random(m * k, 8), b = GemmTestSupport.Random(n * k, 9);
         float[] one = new float[m * n];
         Sgemm.Multiply(false, true, m, n, k, 1f, a, k, b, k, 0f, one, n, null, VectorWidth.Auto, GemmPrecision.Bf16);
@@ -192,7 +192,7 @@ public unsafe class Bf16GemmTests
     [InlineData(false, false)]
     public void Packed_bf16_operand_gives_the_same_bits_including_split_k(bool ta, bool tb)
     {
-        int kc = GemmBlocking.KC, m = 9, n = 150, k = 2 * kc + 7;
+        int kc = GemmBlocking.Depth(GemmPrecision.Bf16), m = 9, n = 150, k = 2 * kc + 7;
         float[] a = GemmTestSupport.Random(m * k, 12), b = GemmTestSupport.Random(k * n, 13);
         int lda = ta ? m : k, ldb = tb ? k : n;
         using var packed = new PackedOperand(k, n, tb, VectorWidth.Auto, GemmPrecision.Bf16);

@@ -43,7 +43,7 @@ internal sealed unsafe class GemmScratch
         scratch.Words(64 * 1024);
     }
 
-    public float* PackB => (_b ??= new AlignedBuffer<float>((long)GemmBlocking.NC * GemmBlocking.KC)).Pointer;
+    public float* PackB => (_b ??= new AlignedBuffer<float>(GemmBlocking.PackedBFloats)).Pointer;
     /// <summary>At least <paramref name="count"/> words of staging for the bf16 packers; grows (rarely) and is then reused.</summary>
     public uint* Words(long count)
     {

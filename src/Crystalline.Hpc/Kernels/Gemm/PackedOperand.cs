@@ -11,7 +11,7 @@ namespace Crystalline.Hpc.Kernels.Gemm;
 /// where packing B is 20–27% of a GEMM; the weights change once per step, so they are packed once per
 /// step instead of once per sphere and use.
 /// </summary>
-/// <remarks>The layout depends on <see cref="GemmBlocking.KC"/> and on the kernel of the width, both fixed
+/// <remarks>The layout depends on <see cref="GemmBlocking.Depth"/> and on the kernel of the width, both fixed
 /// for the process; a GEMM at another width refuses the operand.</remarks>
 internal sealed unsafe class PackedOperand : IDisposable
 {
@@ -36,7 +36,7 @@ internal sealed unsafe class PackedOperand : IDisposable
         K = k;
         N = n;
         TransB = transB;
-        Depth = GemmBlocking.KC;
+        Depth = GemmBlocking.Depth(precision);
         PaddedColumns = (n + PanelWidth - 1) / PanelWidth * PanelWidth;
         _data = new AlignedBuffer<float>(PaddedColumns * (long)SgemmDriver.PanelSteps(k, precision));
     }

@@ -112,6 +112,9 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int Steps(int kc) => TK.PairsK ? (kc + 1) >> 1 : kc;
 
+    /// <summary>The kernel's KC: <see cref="GemmBlocking.KC"/>, or <see cref="GemmBlocking.KCBf16"/> for a kernel that pairs k.</summary>
+    private static int KC => TK.PairsK ? GemmBlocking.KCBf16 : GemmBlocking.KC;
+
     /// <summary>Where the KC slice starting at <paramref name="pc"/> of a packed A block of <paramref name="mc"/> rows begins
     /// (pc is a multiple of KC, which is even, so a pairing kernel's earlier slices take pc/2 steps).</summary>
     private static long SliceOffset(int mc, int pc) => (long)(mc + TK.MR - 1) / TK.MR * TK.MR * Steps(pc);
@@ -119,7 +122,7 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
     /// <summary>Packs micro-panels [panel0, panel1) of rows [ic, ic+mc) for every KC slice of K.</summary>
     public static void PackABlock(in GemmArgs g, int ic, int mc, int panel0, int panel1, float* packA)
     {
-        int mr = TK.MR, kcMax = GemmBlocking.KC;
+        int mr = TK.MR, kcMax = KC;
         int first = panel0 * mr, last = Math.Min(mc, panel1 * mr);
         if (first >= last) return;
         for (int pc = 0; pc < g.K; pc += kcMax)
@@ -137,8 +140,8 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
     /// </summary>
     public static void ComputeColumns(in GemmArgs g, int ic, int mc, float* packA, int n0, int n1)
     {
-        int mr = TK.MR, nr = TK.NR, kcMax = GemmBlocking.KC;
-        int ncMax = GemmBlocking.NC / nr * nr;
+        int mr = TK.MR, nr = TK.NR, kcMax = KC;
+        int ncMax = (TK.PairsK ? GemmBlocking.NCBf16 : GemmBlocking.NC) / nr * nr;
         var scratch = GemmScratch.Current;
         float* packB = scratch.PackB, tile = scratch.Tile;
         long ldc = g.Ldc;
