@@ -68,7 +68,7 @@ public sealed unsafe class HierarchicalAbacus : IDisposable
     public int BlockBytes { get; }
 
     // Half of L2 for the block: the block, the pre-sieve patterns (~320 KB) and the crossing state share
-    // L2. Measured at 1e10 on Zen 5 (docs/primes.md): 512 KiB and 1 MiB blocks ran ~10% faster than
+    // L2. Measured at 1e10 on Zen 4 (docs/primes.md): 512 KiB and 1 MiB blocks ran ~10% faster than
     // 256 KiB, because each medium prime pays its loop set-up once per block.
     internal static int DefaultBlockBytes(long l2Bytes)
     {
