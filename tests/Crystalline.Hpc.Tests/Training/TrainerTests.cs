@@ -191,11 +191,14 @@ public class TrainerTests
         }
     }
 
-    [Fact]
-    public void Training_reduces_the_loss_on_a_learnable_sequence()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Training_reduces_the_loss_on_a_learnable_sequence(bool bf16)
     {
+        var precision = bf16 ? Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Bf16 : Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Fp32;
         const int B = 4, T = 8;
-        using var trainer = new Trainer(Options(B, T) with { TotalSteps = 60 }, new SequentialExecutor(1));
+        using var trainer = new Trainer(Options(B, T) with { TotalSteps = 60, Precision = precision }, new SequentialExecutor(1));
         var inp = new int[B * T]; var tgt = new int[B * T];
         for (int i = 0; i < B * T; i++) { inp[i] = i % Tiny.VocabSize; tgt[i] = (i + 1) % Tiny.VocabSize; }
         double first = trainer.Step(inp, tgt).Loss, last = 0;
@@ -244,11 +247,15 @@ public class TrainerTests
         Assert.Equal(1e-3, r.GradNorm * r.GradientScale, 6);
     }
 
-    [Fact]
-    public void Steady_state_step_allocates_nothing()
+    [Theory]
+    [InlineData(5, false)]
+    [InlineData(13, false)] // 12 spheres: weights pre-packed
+    [InlineData(13, true)]
+    public void Steady_state_step_allocates_nothing(int B, bool bf16)
     {
-        const int B = 5, T = 6;
-        using var tr = new Trainer(Options(B, T), new SequentialExecutor(1));
+        var precision = bf16 ? Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Bf16 : Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Fp32;
+        const int T = 6;
+        using var tr = new Trainer(Options(B, T) with { Precision = precision }, new SequentialExecutor(1));
         int[] inp = Tokens(B * T, 11, 1), tgt = Tokens(B * T, 11, 2);
         tr.Step(inp, tgt); tr.Step(inp, tgt);
         long before = GC.GetAllocatedBytesForCurrentThread();
