@@ -20,10 +20,10 @@ namespace Crystalline.Cli.Commands;
 internal static class BenchCommand
 {
     private const string Usage =
-        "usage: crystalline bench gemm [--size N] [--rows R] [--threads T] [--reps R]\n" +
+        "usage: crystalline bench gemm [--size N] [--rows R] [--threads T] [--reps R] [--precision fp32|bf16]\n" +
         "       crystalline bench scheduler [--threads T] [--iterations I] [--reps R]\n" +
-        "       crystalline bench primes [--limit 1e9] [--threads T] [--reps R]\n" +
-        "       crystalline bench train [--model tiny|small] [--steps S (10 tiny, 2 small)] [--batch-size B] [--seq-len T] [--threads T] [--reps R]\n" +
+        "       crystalline bench primes [--limit 1e9] [--threads T] [--reps R] [--precision fp32|bf16]\n" +
+        "       crystalline bench train [--model tiny|small] [--steps S (10 tiny, 2 small)] [--batch-size B] [--seq-len T] [--threads T] [--reps R] [--precision fp32|bf16]\n" +
         "       crystalline bench all [--threads T] [--reps R] [--quick]";
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
@@ -243,8 +243,9 @@ internal static class BenchCommand
 
     private static int Train(string[] args)
     {
-        var a = Parse(args, [], ["--model", "--steps", "--batch-size", "--seq-len", "--threads", "--reps"]);
+        var a = Parse(args, [], ["--model", "--steps", "--batch-size", "--seq-len", "--threads", "--reps", "--precision"]);
         string model = a.GetString("--model", "tiny");
+        var precision = TrainCommand.ParsePrecision(a.GetString("--precision", "fp32"));
         if (model is not ("tiny" or "small")) throw new CliUsageException($"--model must be tiny or small, got '{model}'");
         int steps = a.GetInt("--steps", model == "tiny" ? 10 : 2, 1, 100_000); // small takes seconds a step on a few cores: keep its default run short
         int batch = a.GetInt("--batch-size", 12, 1, 4096);
@@ -253,17 +254,18 @@ internal static class BenchCommand
         int reps = Reps(a, 3);
         var cfg = GptConfig.FromPreset(model);
         if (seqLen > cfg.MaxSeqLen) throw new CliUsageException($"--seq-len {seqLen} exceeds the {model} model's context of {cfg.MaxSeqLen}");
-        RunTrain(model, steps, batch, seqLen, threads, reps);
+        RunTrain(model, steps, batch, seqLen, threads, reps, precision);
         return 0;
     }
 
-    private static void RunTrain(string model, int steps, int batch, int seqLen, int threads, int reps)
+    private static void RunTrain(string model, int steps, int batch, int seqLen, int threads, int reps,
+        Crystalline.Hpc.Kernels.Gemm.GemmPrecision precision = Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Fp32)
     {
         Header("train", threads, reps);
         var cfg = GptConfig.FromPreset(model);
-        var opt = new TrainerOptions { Model = cfg, BatchSize = batch, SeqLen = seqLen, HierarchyDepth = 1 };
+        var opt = new TrainerOptions { Model = cfg, BatchSize = batch, SeqLen = seqLen, HierarchyDepth = 1, Precision = precision };
         Console.WriteLine(string.Create(Inv,
-            $"model {model} ({cfg.Describe()}, {ParameterLayout.CountParameters(cfg):N0} parameters), B={batch}, T={seqLen}, 12 spheres, {steps} optimizer step(s) per repetition, random tokens"));
+            $"model {model} ({cfg.Describe()}, {ParameterLayout.CountParameters(cfg):N0} parameters), B={batch}, T={seqLen}, 12 spheres, {steps} optimizer step(s) per repetition, random tokens, precision {(precision == Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Bf16 ? "bf16" : "fp32")}"));
         int[] inputs = new int[batch * seqLen], targets = new int[batch * seqLen];
         uint x = 12345;
         for (int i = 0; i < inputs.Length; i++)
