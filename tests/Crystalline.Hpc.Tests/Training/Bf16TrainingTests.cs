@@ -14,20 +14,21 @@ public class Bf16TrainingTests
     private static TrainerOptions Bf16Options(int B, int T, int depth = 1, GptConfig? model = null) =>
         Options(B, T, depth, model) with { Precision = GemmPrecision.Bf16 };
 
-    private static byte[] TrainWeights(ISphereExecutor exec, int B, int T, int depth, int steps, bool prepack = true)
+    private static byte[] TrainWeights(ISphereExecutor exec, int B, int T, int depth, int steps, bool prepack = true, bool legacyGradientZeroing = false)
     {
-        using var trainer = new Trainer(Bf16Options(B, T, depth) with { TotalSteps = steps }, exec, prepackWeights: prepack);
+        using var trainer = new Trainer(Bf16Options(B, T, depth) with { TotalSteps = steps }, exec, legacyGradientZeroing: legacyGradientZeroing, prepackWeights: prepack);
         for (int s = 0; s < steps; s++)
             trainer.Step(Tokens(B * T, Tiny.VocabSize, (ulong)(100 + s)), Tokens(B * T, Tiny.VocabSize, (ulong)(200 + s)));
         return System.Runtime.InteropServices.MemoryMarshal.AsBytes(trainer.Parameters.All).ToArray();
     }
 
     [Fact]
-    public void Bf16_weights_after_20_steps_are_bitwise_identical_for_1_2_3_and_12_threads_packed_or_not()
+    public void Bf16_weights_after_20_steps_are_bitwise_identical_for_1_2_3_and_12_threads_packed_or_not_either_gradient_scheme()
     {
         const int B = 13, T = 6, depth = 1;
         byte[] reference = TrainWeights(new SequentialExecutor(depth), B, T, depth, 20);
         Assert.Equal(reference, TrainWeights(new SequentialExecutor(depth), B, T, depth, 20, prepack: false));
+        Assert.Equal(reference, TrainWeights(new SequentialExecutor(depth), B, T, depth, 20, legacyGradientZeroing: true));
         foreach (int threads in new[] { 1, 2, 3, 12 })
         {
             using (var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = threads, HierarchyDepth = depth, SpinRounds = 50 }))
