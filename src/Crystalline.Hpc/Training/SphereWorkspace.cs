@@ -243,8 +243,8 @@ internal sealed unsafe class SphereWorkspace : IDisposable
             Linear.Backward(dinput, dweight, dbias, doutput, input, weight, R, C, OC, null, VectorWidth.Auto, _precision);
             return;
         }
-        if (_packed is not null) Sgemm.MultiplySplitKPacked(R, C, OC, doutput, OC, _packed.Backward(tensor, layer), dinput, C);
-        else Sgemm.MultiplySplitK(R, C, OC, doutput, OC, weight, C, dinput, C, precision: _precision);
+        if (_packed is not null) Sgemm.MultiplyPacked(false, R, C, OC, 1f, doutput, OC, _packed.Backward(tensor, layer), 0, 0f, dinput, C);
+        else Sgemm.Multiply(false, false, R, C, OC, 1f, doutput, OC, weight, C, 0f, dinput, C, null, VectorWidth.Auto, _precision);
         Sgemm.Multiply(true, false, OC, C, R, 1f, doutput, OC, input, C, 0f, dweight, C, null, VectorWidth.Auto, _precision);
         if (dbias.IsEmpty) return;
         if (R == 0) { dbias.Clear(); return; }

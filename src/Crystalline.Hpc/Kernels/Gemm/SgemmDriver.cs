@@ -66,9 +66,34 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
     /// <summary>Fewest NR panels per column item.</summary>
     private const int MinPanelsPerItem = 4;
 
-    public static void Run(in GemmArgs g, ISphereExecutor? executor)
+    /// <param name="g">The product.</param>
+    /// <param name="executor">Workers to split the columns over (null: the calling thread).</param>
+    /// <param name="packedAFloats">The packed-A budget (default <see cref="GemmBlocking.PackedAFloats"/>; tests force
+    /// small values to exercise the k split).</param>
+    public static void Run(in GemmArgs g, ISphereExecutor? executor, long packedAFloats = -1)
     {
         int mr = TK.MR;
+        long budget = packedAFloats < 0 ? GemmBlocking.PackedAFloats : packedAFloats;
+        int mcMax = (int)Math.Clamp(budget / g.K / mr * mr, mr, int.MaxValue);
+        // A long k with more rows than one packed-A block holds: every block of rows would pack all of B
+        // again (the LM head's dinput: k = 50304, B = wte, 154 MB, packed for each of two blocks of 36 rows).
+        // Split k at multiples of KC instead, so that all rows fit one block and B is packed once. Same bits:
+        // each element is summed over KC slices in order, the first with β and the later ones with β = 1,
+        // which is exactly what chaining the chunks, the first with β and the others with β = 1, computes.
+        if (g.M > mcMax && g.K > KC)
+        {
+            long fit = budget / ((long)g.M + mr - 1);
+            int chunk = (int)Math.Clamp(fit / KC * KC, KC, g.K);
+            if (chunk < g.K)
+            {
+                for (int k0 = 0; k0 < g.K; k0 += chunk)
+                {
+                    GemmArgs part = KChunk(in g, k0, Math.Min(chunk, g.K - k0));
+                    Run(in part, executor, budget);
+                }
+                return;
+            }
+        }
         int panels = (g.N + TK.NR - 1) / TK.NR;
         int items = 1;
         if (executor is not null && executor.WorkerCount > 1 && (long)g.M * g.N * g.K >= ParallelThreshold)
@@ -77,7 +102,6 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
             int perWorker = Math.Clamp(panels / (workers * MinPanelsPerItem), 1, MaxItemsPerWorker);
             items = (int)Math.Min((long)workers * perWorker, panels);
         }
-        int mcMax = Math.Max(mr, GemmBlocking.PackedAFloats / g.K / mr * mr);
         int mcFirst = Math.Min(mcMax, g.M);
         // The packed A block lives in the calling thread's scratch and is read by every worker.
         float* packA = GemmScratch.Current.PackA((long)(mcFirst + mr - 1) / mr * mr * g.K);
@@ -106,6 +130,21 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
         {
             work?.End();
         }
+    }
+
+    /// <summary>
+    /// k [k0, k0+kn) of the product: op(A)'s columns and op(B)'s rows from k0 (pre-packed B: from its k0
+    /// slice, k0 being a multiple of KC); β stays the caller's for the first chunk and is 1 after it.
+    /// </summary>
+    private static GemmArgs KChunk(in GemmArgs g, int k0, int kn)
+    {
+        float* a = g.TransA ? g.A + (long)k0 * g.Lda : g.A + k0;
+        float* b = g.B == null ? null : g.TransB ? g.B + k0 : g.B + (long)k0 * g.Ldb;
+        return new GemmArgs(g.TransA, g.TransB, g.M, g.N, kn, g.Alpha, a, g.Lda, b, g.Ldb, k0 == 0 ? g.Beta : 1f, g.C, g.Ldc)
+        {
+            PackedB = g.PackedB == null ? null : g.PackedB + Steps(k0) * g.PackedNPad,
+            PackedNPad = g.PackedNPad,
+        };
     }
 
     /// <summary>Slots per panel row for a k extent of <paramref name="kc"/>: kc, or ⌈kc/2⌉ for a kernel that pairs k.</summary>
