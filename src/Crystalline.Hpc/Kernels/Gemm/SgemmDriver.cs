@@ -149,7 +149,7 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
 
     /// <summary>Slots per panel row for a k extent of <paramref name="kc"/>: kc, or ⌈kc/2⌉ for a kernel that pairs k.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int Steps(int kc) => TK.PairsK ? (kc + 1) >> 1 : kc;
+    internal static int Steps(int kc) => TK.PairsK ? Bf16Packing.Steps(kc) : kc;
 
     /// <summary>The kernel's KC: <see cref="GemmBlocking.KC"/>, or <see cref="GemmBlocking.KCBf16"/> for a kernel that pairs k.</summary>
     private static int KC => TK.PairsK ? GemmBlocking.KCBf16 : GemmBlocking.KC;
