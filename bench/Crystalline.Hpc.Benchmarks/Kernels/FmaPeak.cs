@@ -37,6 +37,31 @@ internal static class FmaPeak
         return iterations * 12.0 * 16 * 2 / best / 1e9;
     }
 
+    /// <summary>
+    /// The bf16 ceiling: GFLOP/s of the calling thread (by its CPU time) running the bf16 register tile
+    /// over L1-resident panels (400 k pairs, β = 0), i.e. the kernel with no memory traffic. NaN when the
+    /// native AVX512_BF16 tile is not available (the emulation's rate says nothing about the hardware).
+    /// </summary>
+    public static unsafe double MeasureBf16TileCpu(int tries = 5)
+    {
+        var tile = Crystalline.Hpc.Kernels.Gemm.Bf16Native.Tile;
+        if (tile == null || !ThreadClock.Available) return double.NaN;
+        const int kpairs = 400, calls = 4000;
+        using var a = new Crystalline.Hpc.Memory.AlignedBuffer<uint>(6 * kpairs);
+        using var b = new Crystalline.Hpc.Memory.AlignedBuffer<uint>(64 * kpairs);
+        using var c = new Crystalline.Hpc.Memory.AlignedBuffer<float>(6 * 64);
+        for (int i = 0; i < 6 * kpairs; i++) a.Pointer[i] = 0x3F80_3F80u;
+        for (int i = 0; i < 64 * kpairs; i++) b.Pointer[i] = 0x3F00_3F00u;
+        double best = double.MaxValue;
+        for (int t = 0; t < tries; t++)
+        {
+            double c0 = ThreadClock.Now();
+            for (int i = 0; i < calls; i++) tile(kpairs, a.Pointer, b.Pointer, c.Pointer, 64, 1f, 0f);
+            best = Math.Min(best, ThreadClock.Now() - c0);
+        }
+        return calls * 6.0 * 64 * kpairs * 4 / best / 1e9; // 2 k per pair, 2 flops per multiply-add
+    }
+
     /// <summary>GFLOP/s of <paramref name="threads"/> threads running the chains at once (best of a few tries).</summary>
     public static double Measure(int threads, int tries = 5)
     {

@@ -37,8 +37,13 @@ internal static class TrainStepBench
         if (precisions.Any(x => x is not ("fp32" or "bf16"))) throw new ArgumentException("--precision takes fp32 and/or bf16");
         // Every (gradient scheme, precision) pair is one variant, run in the order given for each thread count.
         string[] variants = schemes.SelectMany(sc => precisions.Select(pr => precisions.Length > 1 ? sc + "/" + pr : sc)).ToArray();
+        double bf16Peak = double.NaN;
         if (precisions.Contains("bf16"))
+        {
             Console.WriteLine($"bf16 kernel: {(Crystalline.Hpc.Kernels.Gemm.Bf16Native.Available ? "AVX512_BF16 (native)" : "managed emulation: " + Crystalline.Hpc.Kernels.Gemm.Bf16Native.Reason)}");
+            bf16Peak = Kernels.FmaPeak.MeasureBf16TileCpu();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bf16 tile on L1-resident panels now, 1 thread, per thread-CPU-second: {bf16Peak:F1} GFLOP/s (%meas of the bf16 rows is against this)"));
+        }
         bool profile = Array.IndexOf(args, "--profile") >= 0;
         double peakPerCore = double.Parse(Arg("--peak-gflops-per-core", "210"), CultureInfo.InvariantCulture);
         long n = ParameterLayout.CountParameters(cfg);
@@ -91,7 +96,7 @@ internal static class TrainStepBench
                 int si = Array.IndexOf(variants, variant);
                 if (thr == threads[0]) baseMs[si] = ms;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{B,3} {T,4} {thr,4} {ms,9:F1} {B * T / (ms / 1000.0),9:F0} {100 * (compute / steps - syncMs) / phases,9:F1} {100 * syncMs / phases,6:F1} {100 * reduce / steps / phases,8:F1} {100 * optim / steps / phases,7:F1} {gflops,9:F1} {100 * gflops / (peakPerCore * thr),6:F1} {100 * gflops / (measuredPeak * thr),6:F1} {cpuMs,12:F0} {flops / (cpuMs / 1000.0) / 1e9,12:F1}{(variants.Length > 1 ? "  " + variant : precisions is ["bf16"] ? "  bf16" : "")}{(thr != threads[0] ? $"   speed-up vs {threads[0]} thread(s): {baseMs[si] / ms:F2}x" : "")}"));
+                    $"{B,3} {T,4} {thr,4} {ms,9:F1} {B * T / (ms / 1000.0),9:F0} {100 * (compute / steps - syncMs) / phases,9:F1} {100 * syncMs / phases,6:F1} {100 * reduce / steps / phases,8:F1} {100 * optim / steps / phases,7:F1} {gflops,9:F1} {100 * gflops / (peakPerCore * thr),6:F1} {100 * gflops / ((precision == Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Bf16 ? bf16Peak : measuredPeak) * thr),6:F1} {cpuMs,12:F0} {flops / (cpuMs / 1000.0) / 1e9,12:F1}{(variants.Length > 1 ? "  " + variant : precisions is ["bf16"] ? "  bf16" : "")}{(thr != threads[0] ? $"   speed-up vs {threads[0]} thread(s): {baseMs[si] / ms:F2}x" : "")}"));
                 if (profile)
                 {
                     double busiest = PrintProfile(steps, cpuMs, thr);
