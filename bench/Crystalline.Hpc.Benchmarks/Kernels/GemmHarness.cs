@@ -8,7 +8,7 @@ using Crystalline.Hpc.Scheduling;
 namespace Crystalline.Hpc.Benchmarks.Kernels;
 
 /// <summary>
-/// <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- gemm [--rounds N] [--layout nn|nt|both] [--shapes gpt2|all] [--threads 1,2] [--width V512|V256|V128] [--pin] [--executor control|dedicated] [--only NAME] [--shape MxNxK …] [--kernel 6x64|8x48|12x32|14x32|bf16]</c>:
+/// <c>dotnet run -c Release --project bench/Crystalline.Hpc.Benchmarks -- gemm [--rounds N] [--layout nn|nt|tn|both] [--shapes gpt2|all] [--threads 1,2] [--width V512|V256|V128] [--pin] [--executor control|dedicated] [--only NAME] [--shape MxNxK …] [--kernel 6x64|8x48|12x32|14x32|bf16]</c>:
 /// our SGEMM against OpenBLAS's cblas_sgemm on the same buffers, repetitions interleaved, best time per call.
 /// <c>--kernel bf16</c> runs our bf16 mixed-precision GEMM instead (its max rel diff against fp32 OpenBLAS is then bf16's ~1e-3, not a bug).
 /// </summary>
@@ -17,6 +17,9 @@ internal static unsafe class GemmHarness
     private sealed record Shape(string Name, int M, int N, int K);
 
     private static string? s_kernel;
+
+    /// <summary>--layout tn: op(A) = Aᵀ with A stored K×M (the weight-gradient products dW = doutputᵀ·input).</summary>
+    private static bool s_transA;
 
     private static readonly Shape[] Gpt2Shapes =
     [
@@ -82,7 +85,10 @@ internal static unsafe class GemmHarness
             var shapes = extra.Count > 0 ? extra.ToArray() : Gpt2Shapes;
             foreach (var shape in shapes.Where(s => only is null || s.Name.Contains(only, StringComparison.Ordinal)))
                 foreach (bool transB in layout switch { "nt" => new[] { true }, "both" => new[] { false, true }, _ => new[] { false } })
+                {
+                    s_transA = layout == "tn";
                     RunShape(shape, transB, rounds, threadCounts, executors, width, haveBlas);
+                }
         }
         finally
         {
@@ -103,6 +109,8 @@ internal static unsafe class GemmHarness
         for (long i = 0; i < a.Length; i++) a.Pointer[i] = (float)(rng.NextDouble() - 0.5);
         for (long i = 0; i < b.Length; i++) b.Pointer[i] = (float)(rng.NextDouble() - 0.5);
         int ldb = transB ? k : n;
+        bool transA = s_transA;
+        int lda = transA ? m : k;
         double flops = 2.0 * m * n * k;
 
         // Interleave: every round runs every configuration, so noise from other load hits all alike.
@@ -125,14 +133,14 @@ internal static unsafe class GemmHarness
                     if (cfg.Blas)
                     {
                         OpenBlas.SetNumThreads(cfg.Threads);
-                        OpenBlas.Sgemm(OpenBlas.RowMajor, OpenBlas.NoTrans, transB ? OpenBlas.Trans : OpenBlas.NoTrans,
-                            m, n, k, 1f, a.Pointer, k, b.Pointer, ldb, 0f, cBlas.Pointer, n);
+                        OpenBlas.Sgemm(OpenBlas.RowMajor, transA ? OpenBlas.Trans : OpenBlas.NoTrans, transB ? OpenBlas.Trans : OpenBlas.NoTrans,
+                            m, n, k, 1f, a.Pointer, lda, b.Pointer, ldb, 0f, cBlas.Pointer, n);
                     }
                     else
                     {
                         if (s_kernel is not null)
                         {
-                            var g = new Crystalline.Hpc.Kernels.Gemm.GemmArgs(false, transB, m, n, k, 1f, a.Pointer, k, b.Pointer, ldb, 0f, cOurs.Pointer, n);
+                            var g = new Crystalline.Hpc.Kernels.Gemm.GemmArgs(transA, transB, m, n, k, 1f, a.Pointer, lda, b.Pointer, ldb, 0f, cOurs.Pointer, n);
                             var ex = cfg.Threads == 1 ? null : executors[cfg.Threads];
                             switch (s_kernel)
                             {
@@ -144,8 +152,8 @@ internal static unsafe class GemmHarness
                             }
                         }
                         else
-                        Sgemm.Multiply(false, transB, m, n, k, 1f,
-                            new ReadOnlySpan<float>(a.Pointer, (int)a.Length), k,
+                        Sgemm.Multiply(transA, transB, m, n, k, 1f,
+                            new ReadOnlySpan<float>(a.Pointer, (int)a.Length), lda,
                             new ReadOnlySpan<float>(b.Pointer, (int)b.Length), ldb, 0f,
                             new Span<float>(cOurs.Pointer, (int)cOurs.Length), n,
                             cfg.Threads == 1 ? null : executors[cfg.Threads], width);
@@ -190,7 +198,7 @@ internal static unsafe class GemmHarness
             }
             else cpu = " – | – | – |";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {s.Name} | {(transB ? "A·Bᵀ" : "A·B")} | {t} | {ours:F1} | {blas} | {ratio} |{cpu} {maxRel:E1} |"));
+                $"| {s.Name} | {(transA ? "Aᵀ·" : "A·")}{(transB ? "Bᵀ" : "B")} | {t} | {ours:F1} | {blas} | {ratio} |{cpu} {maxRel:E1} |"));
         }
     }
 }
