@@ -8,33 +8,23 @@ namespace Crystalline.Hpc.Benchmarks.Kernels;
 internal static class FmaPeak
 {
     /// <summary>As <see cref="MeasureCpu"/> with 256-bit vectors: tells whether 512-bit FMAs run at twice the 256-bit rate.</summary>
-    public static double MeasureCpu256(int tries = 5)
-    {
-        const long iterations = 5_000_000;
-        FmaChains.Run(1000, VectorWidth.V256);
-        double best = double.MaxValue;
-        for (int t = 0; t < tries; t++)
-        {
-            double c0 = ThreadClock.Now();
-            FmaChains.Run(iterations, VectorWidth.V256);
-            best = Math.Min(best, ThreadClock.Now() - c0);
-        }
-        return iterations * 12.0 * 8 * 2 / best / 1e9;
-    }
+    public static double MeasureCpu256(int tries = 5) => MeasureCpu(VectorWidth.V256, 8, tries);
 
     /// <summary>GFLOP/s of the calling thread alone, by its CPU time (immune to preemption by other processes).</summary>
-    public static double MeasureCpu(int tries = 5)
+    public static double MeasureCpu(int tries = 5) => MeasureCpu(VectorWidth.V512, 16, tries);
+
+    private static double MeasureCpu(VectorWidth width, int lanes, int tries)
     {
         const long iterations = 5_000_000;
-        FmaChains.Run(1000, VectorWidth.V512);
+        FmaChains.Run(1000, width);
         double best = double.MaxValue;
         for (int t = 0; t < tries; t++)
         {
             double c0 = ThreadClock.Now();
-            FmaChains.Run(iterations, VectorWidth.V512);
+            FmaChains.Run(iterations, width);
             best = Math.Min(best, ThreadClock.Now() - c0);
         }
-        return iterations * 12.0 * 16 * 2 / best / 1e9;
+        return iterations * 12.0 * lanes * 2 / best / 1e9;
     }
 
     /// <summary>

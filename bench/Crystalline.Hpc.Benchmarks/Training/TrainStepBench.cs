@@ -35,8 +35,12 @@ internal static class TrainStepBench
         if (schemes.Any(x => x is not ("overwrite" or "legacy" or "unpacked"))) throw new ArgumentException("--gradients takes overwrite, unpacked and/or legacy");
         string[] precisions = Arg("--precision", "fp32").Split(',');
         if (precisions.Any(x => x is not ("fp32" or "bf16"))) throw new ArgumentException("--precision takes fp32 and/or bf16");
-        // Every (gradient scheme, precision) pair is one variant, run in the order given for each thread count.
-        string[] variants = schemes.SelectMany(sc => precisions.Select(pr => precisions.Length > 1 ? sc + "/" + pr : sc)).ToArray();
+        // Every (gradient scheme, precision) pair is one variant, run in the order given for each thread count;
+        // a label names what varies.
+        var variants = schemes.SelectMany(sc => precisions.Select(pr => (Scheme: sc, Precision: pr))).ToArray();
+        string Label((string Scheme, string Precision) v) =>
+            variants.Length == 1 ? (v.Precision == "bf16" ? "  bf16" : "")
+            : "  " + (precisions.Length > 1 ? v.Scheme + "/" + v.Precision : v.Scheme);
         double bf16Peak = double.NaN;
         if (precisions.Contains("bf16"))
         {
@@ -59,11 +63,10 @@ internal static class TrainStepBench
             var baseMs = new double[variants.Length];
             var baseBusy = new double[variants.Length];
             foreach (int thr in threads)
-            foreach (string variant in variants)
+            foreach (var variant in variants)
             {
-                string scheme = variant.Split('/')[0];
-                var precision = variant.EndsWith("bf16", StringComparison.Ordinal) || precisions is ["bf16"]
-                    ? Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Bf16 : Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Fp32;
+                string scheme = variant.Scheme;
+                var precision = variant.Precision == "bf16" ? Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Bf16 : Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Fp32;
                 var opt = new TrainerOptions { Model = cfg, BatchSize = B, SeqLen = T, HierarchyDepth = 1, TotalSteps = 1000, WarmupSteps = 10, LearningRate = 1e-4f, Precision = precision };
                 using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = thr, HierarchyDepth = 1 });
                 using var tr = new Trainer(opt, cp, legacyGradientZeroing: scheme == "legacy", prepackWeights: scheme != "unpacked");
@@ -96,7 +99,7 @@ internal static class TrainStepBench
                 int si = Array.IndexOf(variants, variant);
                 if (thr == threads[0]) baseMs[si] = ms;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{B,3} {T,4} {thr,4} {ms,9:F1} {B * T / (ms / 1000.0),9:F0} {100 * (compute / steps - syncMs) / phases,9:F1} {100 * syncMs / phases,6:F1} {100 * reduce / steps / phases,8:F1} {100 * optim / steps / phases,7:F1} {gflops,9:F1} {100 * gflops / (peakPerCore * thr),6:F1} {100 * gflops / ((precision == Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Bf16 ? bf16Peak : measuredPeak) * thr),6:F1} {cpuMs,12:F0} {flops / (cpuMs / 1000.0) / 1e9,12:F1}{(variants.Length > 1 ? "  " + variant : precisions is ["bf16"] ? "  bf16" : "")}{(thr != threads[0] ? $"   speed-up vs {threads[0]} thread(s): {baseMs[si] / ms:F2}x" : "")}"));
+                    $"{B,3} {T,4} {thr,4} {ms,9:F1} {B * T / (ms / 1000.0),9:F0} {100 * (compute / steps - syncMs) / phases,9:F1} {100 * syncMs / phases,6:F1} {100 * reduce / steps / phases,8:F1} {100 * optim / steps / phases,7:F1} {gflops,9:F1} {100 * gflops / (peakPerCore * thr),6:F1} {100 * gflops / ((precision == Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Bf16 ? bf16Peak : measuredPeak) * thr),6:F1} {cpuMs,12:F0} {flops / (cpuMs / 1000.0) / 1e9,12:F1}{Label(variant)}{(thr != threads[0] ? $"   speed-up vs {threads[0]} thread(s): {baseMs[si] / ms:F2}x" : "")}"));
                 if (profile)
                 {
                     double busiest = PrintProfile(steps, cpuMs, thr);

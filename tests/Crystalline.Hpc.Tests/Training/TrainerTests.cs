@@ -130,9 +130,15 @@ public class TrainerTests
     {
         // The fast scheme (β = 0 GEMMs, no zeroing pass, fused reduction) must not change a bit.
         byte[] legacy = TrainWeights(new SequentialExecutor(depth), B, T, depth, steps, legacyGradientZeroing: true);
-        Assert.Equal(legacy, TrainWeights(new SequentialExecutor(depth), B, T, depth, steps));
-        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = depth, SpinRounds = 50 });
-        Assert.Equal(legacy, TrainWeights(cp, B, T, depth, steps));
+        AssertDefaultTrainingGives(legacy, B, T, depth, steps, workers: 2);
+    }
+
+    /// <summary>The default trainer, sequential and on a control process of <paramref name="workers"/>, ends with <paramref name="expected"/>.</summary>
+    private static void AssertDefaultTrainingGives(byte[] expected, int B, int T, int depth, int steps, int workers)
+    {
+        Assert.Equal(expected, TrainWeights(new SequentialExecutor(depth), B, T, depth, steps));
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = depth, SpinRounds = 50 });
+        Assert.Equal(expected, TrainWeights(cp, B, T, depth, steps));
     }
 
     [Theory]
@@ -141,9 +147,7 @@ public class TrainerTests
     public void Weights_packed_once_per_step_give_the_same_bits_as_packing_in_every_GEMM(int B, int T, int depth, int steps)
     {
         byte[] unpacked = TrainWeights(new SequentialExecutor(depth), B, T, depth, steps, prepack: false);
-        Assert.Equal(unpacked, TrainWeights(new SequentialExecutor(depth), B, T, depth, steps));
-        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 3, HierarchyDepth = depth, SpinRounds = 50 });
-        Assert.Equal(unpacked, TrainWeights(cp, B, T, depth, steps));
+        AssertDefaultTrainingGives(unpacked, B, T, depth, steps, workers: 3);
     }
 
     [Fact]

@@ -59,10 +59,9 @@ internal static unsafe class Bf16Native
     private static delegate* unmanaged[Cdecl, SuppressGCTransition]<int, uint*, uint*, float*, nint, float, float, void> Load(out string reason)
     {
         if (Platform.PlatformOptions.FromEnvironment().DisableNativeLibrary) { reason = "CRYSTALLINE_NO_NATIVE is set"; return null; }
-        if (!NativeLibrary.TryLoad(Platform.Linux.NativeHelper.LibraryName, typeof(Bf16Native).Assembly,
-                DllImportSearchPath.AssemblyDirectory | DllImportSearchPath.SafeDirectories, out nint lib))
+        if (!Platform.Linux.NativeHelper.TryLoad(Platform.Linux.NativeHelper.LibraryName, out nint lib, out string? why))
         {
-            reason = "libcrystalline_native is not built (./build.sh builds native/ with cmake)";
+            reason = why!;
             return null;
         }
         if (!NativeLibrary.TryGetExport(lib, "cn_bf16_supported", out nint supported) || !NativeLibrary.TryGetExport(lib, "cn_bf16_tile_6x64", out nint tile))

@@ -32,6 +32,9 @@ internal static class GemmBlocking
     /// <summary>KC of the kernels at <paramref name="precision"/>.</summary>
     public static int Depth(GemmPrecision precision) => precision == GemmPrecision.Bf16 ? KCBf16 : KC;
 
+    /// <summary>NC of the kernels at <paramref name="precision"/>.</summary>
+    public static int Columns(GemmPrecision precision) => precision == GemmPrecision.Bf16 ? NCBf16 : NC;
+
     /// <summary>Floats of the per-thread packed-B scratch: the larger block of the two precisions.</summary>
     public static long PackedBFloats => Math.Max((long)NC * KC, (long)NCBf16 * (KCBf16 / 2));
 

@@ -59,6 +59,22 @@ internal static unsafe class GemmPacking
         }
     }
 
+    /// <summary>Packs op(A) for the kernels of <paramref name="precision"/> (bf16: <see cref="Bf16Packing.PackA"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PackA(in GemmArgs g, int ic, int mc, int pc, int kc, int mr, float* dst, GemmPrecision precision)
+    {
+        if (precision == GemmPrecision.Bf16) Bf16Packing.PackA(in g, ic, mc, pc, kc, mr, dst);
+        else PackA(in g, ic, mc, pc, kc, mr, dst);
+    }
+
+    /// <summary>Packs op(B) for the kernels of <paramref name="precision"/> (bf16: <see cref="Bf16Packing.PackB"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PackB(in GemmArgs g, int pc, int kc, int jc, int nc, int nr, float* dst, GemmPrecision precision)
+    {
+        if (precision == GemmPrecision.Bf16) Bf16Packing.PackB(in g, pc, kc, jc, nc, nr, dst);
+        else PackB(in g, pc, kc, jc, nc, nr, dst);
+    }
+
     /// <summary>
     /// Packs k [pc, pc+kc) × columns [jc, jc+nc) of op(B): panel t (columns jc+t·nr …) at dst + t·nr·kc,
     /// laid out k-major with nr values per k.

@@ -90,8 +90,7 @@ internal sealed unsafe class PackedOperand : IDisposable
         {
             int kc = Math.Min(Depth, K - pc);
             float* dst = Data + SgemmDriver.PanelSteps(pc, Precision) * PaddedColumns + (long)j0 * SgemmDriver.PanelSteps(kc, Precision);
-            if (Precision == GemmPrecision.Bf16) Bf16Packing.PackB(in g, pc, kc, j0, j1 - j0, PanelWidth, dst);
-            else GemmPacking.PackB(in g, pc, kc, j0, j1 - j0, PanelWidth, dst);
+            GemmPacking.PackB(in g, pc, kc, j0, j1 - j0, PanelWidth, dst, Precision);
         }
     }
 

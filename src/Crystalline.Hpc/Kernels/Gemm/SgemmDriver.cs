@@ -147,12 +147,15 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
         };
     }
 
+    /// <summary>The arithmetic of the kernel: a kernel that pairs k is the bf16 one.</summary>
+    private static GemmPrecision Precision => TK.PairsK ? GemmPrecision.Bf16 : GemmPrecision.Fp32;
+
     /// <summary>Slots per panel row for a k extent of <paramref name="kc"/>: kc, or ⌈kc/2⌉ for a kernel that pairs k.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int Steps(int kc) => TK.PairsK ? Bf16Packing.Steps(kc) : kc;
+    internal static int Steps(int kc) => SgemmDriver.PanelSteps(kc, Precision);
 
-    /// <summary>The kernel's KC: <see cref="GemmBlocking.KC"/>, or <see cref="GemmBlocking.KCBf16"/> for a kernel that pairs k.</summary>
-    private static int KC => TK.PairsK ? GemmBlocking.KCBf16 : GemmBlocking.KC;
+    /// <summary>The kernel's KC.</summary>
+    private static int KC => GemmBlocking.Depth(Precision);
 
     /// <summary>Where the KC slice starting at <paramref name="pc"/> of a packed A block of <paramref name="mc"/> rows begins
     /// (pc is a multiple of KC, which is even, so a pairing kernel's earlier slices take pc/2 steps).</summary>
@@ -167,9 +170,7 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
         for (int pc = 0; pc < g.K; pc += kcMax)
         {
             int kc = Math.Min(kcMax, g.K - pc);
-            float* dst = packA + SliceOffset(mc, pc) + (long)first * Steps(kc);
-            if (TK.PairsK) Bf16Packing.PackA(in g, ic + first, last - first, pc, kc, mr, dst);
-            else GemmPacking.PackA(in g, ic + first, last - first, pc, kc, mr, dst);
+            GemmPacking.PackA(in g, ic + first, last - first, pc, kc, mr, packA + SliceOffset(mc, pc) + (long)first * Steps(kc), Precision);
         }
     }
 
@@ -180,7 +181,7 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
     public static void ComputeColumns(in GemmArgs g, int ic, int mc, float* packA, int n0, int n1)
     {
         int mr = TK.MR, nr = TK.NR, kcMax = KC;
-        int ncMax = (TK.PairsK ? GemmBlocking.NCBf16 : GemmBlocking.NC) / nr * nr;
+        int ncMax = GemmBlocking.Columns(Precision) / nr * nr;
         var scratch = GemmScratch.Current;
         float* packB = scratch.PackB, tile = scratch.Tile;
         long ldc = g.Ldc;
@@ -197,11 +198,7 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
                 int nc = Math.Min(ncMax, n1 - jc);
                 // A pre-packed operand holds exactly the panels PackB would write here (same KC, NR, padding).
                 float* blockB = prepacked ? g.PackedB + Steps(pc) * g.PackedNPad + (long)jc * steps : packB;
-                if (!prepacked)
-                {
-                    if (TK.PairsK) Bf16Packing.PackB(in g, pc, kc, jc, nc, nr, packB);
-                    else GemmPacking.PackB(in g, pc, kc, jc, nc, nr, packB);
-                }
+                if (!prepacked) GemmPacking.PackB(in g, pc, kc, jc, nc, nr, packB, Precision);
                 for (int ir = 0; ir < mc; ir += mr)
                 {
                     int mrValid = Math.Min(mr, mc - ir);

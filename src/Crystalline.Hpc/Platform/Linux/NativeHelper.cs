@@ -60,11 +60,7 @@ internal static unsafe partial class NativeHelper
     /// </summary>
     public static bool TryOpen(string probeName, out string? reason)
     {
-        if (!NativeLibrary.TryLoad(probeName, typeof(NativeHelper).Assembly, DllImportSearchPath.AssemblyDirectory | DllImportSearchPath.SafeDirectories, out nint _))
-        {
-            reason = $"lib{probeName}.so not found next to {Path.GetFileName(typeof(NativeHelper).Assembly.Location)} or on the library path (build native/ with cmake: ./build.sh)";
-            return false;
-        }
+        if (!TryLoad(probeName, out _, out reason)) return false;
         if (probeName != LibraryName)
         {
             reason = $"{probeName} is not the helper library";
@@ -92,6 +88,21 @@ internal static unsafe partial class NativeHelper
         }
         reason = null;
         return true;
+    }
+
+    /// <summary>
+    /// Loads <paramref name="name"/> with the search LibraryImport uses (the application directory, then
+    /// the system): the handle, or false with the reason. For callers that look up exports themselves.
+    /// </summary>
+    public static bool TryLoad(string name, out nint handle, out string? reason)
+    {
+        if (NativeLibrary.TryLoad(name, typeof(NativeHelper).Assembly, DllImportSearchPath.AssemblyDirectory | DllImportSearchPath.SafeDirectories, out handle))
+        {
+            reason = null;
+            return true;
+        }
+        reason = $"lib{name}.so not found next to {Path.GetFileName(typeof(NativeHelper).Assembly.Location)} or on the library path (build native/ with cmake: ./build.sh)";
+        return false;
     }
 
     /// <summary>The topology as the library reports it. Call only after <see cref="TryOpen"/> succeeded.</summary>
