@@ -71,6 +71,7 @@ public static class Sgemm
         float beta, Span<float> c, int ldc,
         ISphereExecutor? executor, VectorWidth width, GemmPrecision precision)
     {
+        GemmPrecisions.Check(precision);
         VectorWidth resolved = KernelDispatch.Resolve(width);
         Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
         if (m == 0 || n == 0) return;

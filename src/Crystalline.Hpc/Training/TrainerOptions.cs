@@ -57,6 +57,7 @@ internal sealed record TrainerOptions
         if (!(GradClip >= 0)) throw new ArgumentException($"clip must be ≥ 0, got {GradClip}");
         if (WarmupSteps < 0) throw new ArgumentException($"warm-up steps must be ≥ 0, got {WarmupSteps}");
         if (TotalSteps <= 0) throw new ArgumentException($"total steps must be positive, got {TotalSteps}");
+        Kernels.Gemm.GemmPrecisions.Check(Precision);
         if ((long)BatchSize * SeqLen * Math.Max(Model.PaddedVocabSize, 4 * Model.Channels) > int.MaxValue)
             throw new ArgumentException("batch too large: B·T·Vp must fit in 2^31 floats");
     }

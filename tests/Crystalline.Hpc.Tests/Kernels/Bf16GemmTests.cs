@@ -215,6 +215,18 @@ public unsafe class Bf16GemmTests
     }
 
     [Fact]
+    public void An_unknown_precision_is_refused_before_anything_is_touched()
+    {
+        float[] a = new float[4], b = new float[4], c = [1, 2, 3, 4];
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Sgemm.Multiply(false, false, 2, 2, 2, 1f, a, 2, b, 2, 0f, c, 2, null, VectorWidth.Auto, (GemmPrecision)7));
+        Assert.Contains("unknown GEMM precision", e.Message, StringComparison.Ordinal);
+        Assert.Equal([1f, 2f, 3f, 4f], c);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PackedOperand(4, 4, false, VectorWidth.Auto, (GemmPrecision)7));
+        var options = new Crystalline.Hpc.Training.TrainerOptions { Model = Crystalline.Hpc.Tests.Training.TrainingTestUtil.Tiny, SeqLen = 4, Precision = (GemmPrecision)7 };
+        Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
+    }
+
+    [Fact]
     public void The_whole_gemm_on_the_emulated_tile_matches_the_dispatched_one()
     {
         int m = 20, n = 140, k = 333;

@@ -13,3 +13,13 @@ internal enum GemmPrecision
     /// </summary>
     Bf16 = 1,
 }
+
+internal static class GemmPrecisions
+{
+    /// <exception cref="ArgumentOutOfRangeException">not a defined <see cref="GemmPrecision"/>.</exception>
+    public static void Check(GemmPrecision precision)
+    {
+        if (precision is not (GemmPrecision.Fp32 or GemmPrecision.Bf16))
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "unknown GEMM precision (Fp32 or Bf16)");
+    }
+}

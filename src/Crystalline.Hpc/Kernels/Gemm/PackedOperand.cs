@@ -23,12 +23,13 @@ internal sealed unsafe class PackedOperand : IDisposable
     /// <param name="transB">True when B is stored n×k (op(B) = Bᵀ), as a Linear layer's weight is for its forward.</param>
     /// <param name="width">The width the GEMMs will run at (Auto: the widest accelerated).</param>
     /// <param name="precision">The GEMMs' arithmetic: bf16 packs two k per 32-bit slot, rounded once here.</param>
-    /// <exception cref="ArgumentOutOfRangeException">k or n not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">k or n not positive, or an unknown precision.</exception>
     /// <exception cref="NotSupportedException">the width's GEMM is the scalar reference, which does not pack.</exception>
     public PackedOperand(int k, int n, bool transB, VectorWidth width = VectorWidth.Auto, GemmPrecision precision = GemmPrecision.Fp32)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
+        GemmPrecisions.Check(precision);
         Width = KernelDispatch.Resolve(width);
         Precision = precision;
         PanelWidth = SgemmDriver.PanelWidth(Width, precision);
