@@ -171,8 +171,13 @@ internal static class TrainCommand
             foreach (var p in executor.Placements)
                 log.WriteLine($"  worker {p.Worker}: cpu {p.Cpu}, node {p.NumaNode}, {(p.Pinned ? "pinned" : "not pinned: " + p.PinError)}, spheres {string.Join(",", executor.SpheresOf(p.Worker).ToArray().Take(24))}{(executor.SpheresOf(p.Worker).Length > 24 ? ",…" : "")}");
             long arena = 0, grads = 0;
-            foreach (int s in run.Trainer.ActiveSpheres) { arena += run.Trainer.Sphere(s)!.ArenaBytes; grads += run.Trainer.Sphere(s)!.GradientBytes; }
-            log.WriteLine(FormattableString.Invariant($"memory: activation arenas {arena / 1048576.0:F1} MiB, gradient buffers {grads / 1048576.0:F1} MiB over {run.Trainer.ActiveSpheres.Count} spheres"));
+            foreach (int s in run.Trainer.ActiveSpheres)
+            {
+                var ws = run.Trainer.Sphere(s)!;
+                arena += ws.ArenaBytes + ws.PackedInputBytes;
+                grads += ws.GradientBytes;
+            }
+            log.WriteLine(FormattableString.Invariant($"memory: activation arenas {arena / 1048576.0:F1} MiB (with the packed inputs of the deferred weight gradients), gradient buffers {grads / 1048576.0:F1} MiB over {run.Trainer.ActiveSpheres.Count} spheres"));
             if (run.StartStep > 0) log.WriteLine($"resuming from {resumeModel} at step {run.StartStep} of {steps}");
             if (run.ResumeNote is not null) log.WriteLine($"note: {run.ResumeNote}");
             log.WriteLine($"checkpoints, metrics.csv and loss.png in {Path.GetFullPath(ckptDir)}");

@@ -40,6 +40,25 @@ internal static class Embedding
         }
     }
 
+    /// <summary>
+    /// dwpe[t, :] += doutput[b,t,:] only: <see cref="Backward"/>'s position half, for a caller that adds
+    /// the token rows itself (the trainer's fused reduction). Same additions, same order, as there.
+    /// </summary>
+    /// <exception cref="ArgumentException">a dimension not positive, doutput not B·T·C long, or dwpe shorter than T rows.</exception>
+    public static void BackwardPositions(Span<float> dwpe, ReadOnlySpan<float> doutput, int batch, int tokensPerRow, int channels, VectorWidth width = VectorWidth.Auto)
+    {
+        KernelShape.Positive(batch, nameof(batch));
+        KernelShape.Positive(tokensPerRow, nameof(tokensPerRow));
+        KernelShape.Positive(channels, nameof(channels));
+        int rows = KernelShape.Product(batch, tokensPerRow, "B·T");
+        if (doutput.Length != KernelShape.Product(rows, channels, "B·T·C"))
+            throw new ArgumentException($"doutput has length {doutput.Length}, expected {(long)rows * channels}", nameof(doutput));
+        if (dwpe.Length % channels != 0 || dwpe.Length / channels < tokensPerRow)
+            throw new ArgumentException($"dwpe length {dwpe.Length} does not hold T = {tokensPerRow} rows of C = {channels}", nameof(dwpe));
+        for (int bt = 0; bt < rows; bt++)
+            VectorMath.AddTo(dwpe.Slice(bt % tokensPerRow * channels, channels), doutput.Slice(bt * channels, channels), width);
+    }
+
     private static int Validate(int outLength, string outName, ReadOnlySpan<int> tokens, ReadOnlySpan<float> wte, string wteName,
         ReadOnlySpan<float> wpe, string wpeName, int batch, int tokensPerRow, int channels)
     {

@@ -11,6 +11,13 @@ namespace Crystalline.Hpc.Training;
 /// parameter vector. Allocated once, only for spheres that receive rows; the steady-state step
 /// allocates nothing.
 /// </summary>
+/// <remarks>
+/// With deferred weight gradients (the trainer's default), the backward leaves the weight matrices'
+/// gradients dW = doutputᵀ·input to the trainer's fused reduction: it keeps every layer's doutput and
+/// packs every layer's input as a GEMM operand here, so the reduction can compute each sphere's dW
+/// block by block and add the spheres' blocks in the tree's order while they are in cache, instead of
+/// every sphere writing full-size matrices that the reduction then reads back.
+/// </remarks>
 internal sealed unsafe class SphereWorkspace : IDisposable
 {
     private readonly GptConfig _cfg;
@@ -22,9 +29,13 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     // Arena offsets (floats). Per-layer blocks are L consecutive slices of the given size.
     private readonly long _encoded, _ln1, _ln1Mean, _ln1Rstd, _qkv, _atty, _preatt, _att, _attproj, _res2,
         _ln2, _ln2Mean, _ln2Rstd, _fch, _fchGelu, _fcproj, _res3, _lnf, _lnfMean, _lnfRstd, _logits, _probs, _losses,
-        _dres, _dln, _datty, _dqkv, _dpreatt, _datt, _dgelu, _dfch;
+        _dres, _dln, _datty, _dqkv, _dpreatt, _datt, _dgelu, _dfch, _dyFcProj, _dyAttProj;
 
     private readonly bool _overwrite;
+    private readonly bool _deferred;
+    // Deferred mode: each weight matrix's input packed as op(B) of its dW GEMM (k = this sphere's tokens,
+    // n = the matrix's input channels), per layer qkv, attproj, fc, fcproj, then the LM head.
+    private readonly PackedOperand[]? _packedInputs;
     private readonly GemmPrecision _precision;
 
     /// <param name="sphereIndex">Index of the leaf sphere.</param>
@@ -41,10 +52,20 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     /// Both give the same bits (x + 0 = x); the flag exists to measure the difference.
     /// </param>
     /// <param name="precision">The linear layers' GEMM arithmetic (<see cref="TrainerOptions.Precision"/>).</param>
+    /// <param name="deferWeightGradients">
+    /// True: the backward does not compute the weight matrices' gradients (nor the token embedding's
+    /// rows); it keeps what they are made of (<see cref="OutputGradient"/>, <see cref="PackedInput"/>,
+    /// <see cref="EncodedGradient"/>) for the trainer's fused reduction. Needs overwriteGradients and a
+    /// GEMM that packs (<see cref="SupportsDeferredWeightGradients"/>).
+    /// </param>
+    /// <exception cref="ArgumentException">deferWeightGradients without overwriteGradients, gradients, or a packing GEMM.</exception>
     public SphereWorkspace(int sphereIndex, int[] rows, int seqLen, ParameterLayout layout, bool withGradients, int numaNode = -1, bool overwriteGradients = true,
-        GemmPrecision precision = GemmPrecision.Fp32)
+        GemmPrecision precision = GemmPrecision.Fp32, bool deferWeightGradients = false)
     {
+        if (deferWeightGradients && !(overwriteGradients && withGradients && SupportsDeferredWeightGradients(precision)))
+            throw new ArgumentException("deferred weight gradients need a gradient buffer, overwriteGradients and a GEMM that packs its operands", nameof(deferWeightGradients));
         _overwrite = overwriteGradients;
+        _deferred = deferWeightGradients;
         _precision = precision;
         SphereIndex = sphereIndex;
         Rows = rows;
@@ -64,12 +85,78 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         _fch = Take(L * R * 4 * C); _fchGelu = Take(L * R * 4 * C); _fcproj = Take(L * R * C); _res3 = Take(L * R * C);
         _lnf = Take(R * C); _lnfMean = Take(R); _lnfRstd = Take(R);
         _logits = Take(R * Vp); _probs = Take(R * Vp); _losses = Take(R);
-        _dres = Take(R * C); _dln = Take(R * C); _datty = Take(R * C); _dqkv = Take(R * 3 * C);
-        _dpreatt = Take(att); _datt = Take(att); _dgelu = Take(R * 4 * C); _dfch = Take(R * 4 * C);
+        // Deferred mode keeps every layer's doutput of the four matrices: dqkv and dfch per layer, and
+        // copies of dres as it enters the two projections' backward (dres itself moves on).
+        long kept = deferWeightGradients ? L : 1;
+        _dres = Take(R * C); _dln = Take(R * C); _datty = Take(R * C); _dqkv = Take(kept * R * 3 * C);
+        _dpreatt = Take(att); _datt = Take(att); _dgelu = Take(R * 4 * C); _dfch = Take(kept * R * 4 * C);
+        _dyFcProj = deferWeightGradients ? Take(L * R * C) : -1;
+        _dyAttProj = deferWeightGradients ? Take(L * R * C) : -1;
         _arena = new AlignedBuffer<float>(o, numaNode);
         _tokens = new AlignedBuffer<int>(2 * R, numaNode);
         if (withGradients) _grads = new AlignedBuffer<float>(layout.Count, numaNode);
+        if (deferWeightGradients)
+        {
+            int tokens = checked((int)R);
+            _packedInputs = new PackedOperand[4 * L + 1];
+            for (int l = 0; l < L; l++)
+            {
+                _packedInputs[4 * l] = new PackedOperand(tokens, (int)C, transB: false, precision: precision);
+                _packedInputs[4 * l + 1] = new PackedOperand(tokens, (int)C, transB: false, precision: precision);
+                _packedInputs[4 * l + 2] = new PackedOperand(tokens, (int)C, transB: false, precision: precision);
+                _packedInputs[4 * l + 3] = new PackedOperand(tokens, 4 * (int)C, transB: false, precision: precision);
+            }
+            _packedInputs[4 * L] = new PackedOperand(tokens, (int)C, transB: false, precision: precision);
+        }
     }
+
+    /// <summary>True when the GEMM at <paramref name="precision"/> packs its operands, so weight gradients can be deferred.</summary>
+    public static bool SupportsDeferredWeightGradients(GemmPrecision precision) =>
+        SgemmDriver.PanelWidth(KernelDispatch.Resolve(VectorWidth.Auto), precision) != 0;
+
+    /// <summary>True when the backward leaves the weight matrices' gradients to the trainer (see the constructor).</summary>
+    public bool DefersWeightGradients => _deferred;
+
+    private static int MatrixIndex(ParameterTensor t, int layer) => t switch
+    {
+        ParameterTensor.QkvW => 4 * layer,
+        ParameterTensor.AttProjW => 4 * layer + 1,
+        ParameterTensor.FcW => 4 * layer + 2,
+        ParameterTensor.FcProjW => 4 * layer + 3,
+        ParameterTensor.Wte => -1,
+        _ => throw new ArgumentOutOfRangeException(nameof(t), t, "not a weight matrix"),
+    };
+
+    /// <summary>Deferred mode, after <see cref="Backward"/>: the input of matrix <paramref name="t"/> (layer
+    /// <paramref name="layer"/>) packed as op(B) of dW = doutputᵀ·input (k = this sphere's tokens).</summary>
+    public PackedOperand PackedInput(ParameterTensor t, int layer)
+    {
+        int i = MatrixIndex(t, layer);
+        return _packedInputs![i < 0 ? 4 * _cfg.NumLayers : i];
+    }
+
+    /// <summary>Deferred mode, after <see cref="Backward"/>: doutput of matrix <paramref name="t"/> (layer
+    /// <paramref name="layer"/>), tokens × output channels, row-major (the LM head's: dlogits, tokens × Vp).</summary>
+    public float* OutputGradient(ParameterTensor t, int layer)
+    {
+        long R = (long)RowCount * T, C = _cfg.Channels, rc = layer * R * C;
+        return _arena.Pointer + t switch
+        {
+            ParameterTensor.QkvW => _dqkv + 3 * rc,
+            ParameterTensor.AttProjW => _dyAttProj + rc,
+            ParameterTensor.FcW => _dfch + 4 * rc,
+            ParameterTensor.FcProjW => _dyFcProj + rc,
+            ParameterTensor.Wte => _logits,
+            _ => throw new ArgumentOutOfRangeException(nameof(t), t, "not a weight matrix"),
+        };
+    }
+
+    /// <summary>Deferred mode, after <see cref="Backward"/>: dLoss/d(embedding output), tokens × C — what the
+    /// token embedding's rows receive, one row per token of <see cref="InputTokens"/>.</summary>
+    public ReadOnlySpan<float> EncodedGradient => A(_dres, (long)RowCount * T * _cfg.Channels);
+
+    /// <summary>This sphere's input tokens of the current batch (its rows in order).</summary>
+    public ReadOnlySpan<int> InputTokens => Inputs;
 
     public int SphereIndex { get; }
     /// <summary>Batch rows this sphere owns, ascending.</summary>
@@ -82,6 +169,16 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     public double LossSum { get; private set; }
     public long ArenaBytes => _arena.ByteLength + _tokens.ByteLength;
     public long GradientBytes => _grads?.ByteLength ?? 0;
+    /// <summary>Bytes of the packed weight-matrix inputs kept for deferred weight gradients (0 otherwise).</summary>
+    public long PackedInputBytes
+    {
+        get
+        {
+            long sum = 0;
+            if (_packedInputs is not null) foreach (PackedOperand op in _packedInputs) sum += op.ByteLength;
+            return sum;
+        }
+    }
     public float* GradientPointer => _grads is null ? null : _grads.Pointer;
     public Span<float> Gradients => _grads!.Span;
 
@@ -195,11 +292,13 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         long lastOut = L == 0 ? _encoded : _res3 + (long)(L - 1) * R * C;
         LayerNorm.Backward(dres, G(ParameterTensor.LnfW), G(ParameterTensor.LnfB), dln, A(lastOut, (long)R * C), P(ParameterTensor.LnfW, p), A(_lnfMean, R), A(_lnfRstd, R), R, C);
         StepProfile.Lap(StepPhase.LayerNorm, ref tm);
-        Span<float> dgelu = A(_dgelu, 4L * R * C), dfch = A(_dfch, 4L * R * C), datty = A(_datty, (long)R * C), dqkv = A(_dqkv, 3L * R * C);
+        Span<float> dgelu = A(_dgelu, 4L * R * C), datty = A(_datty, (long)R * C);
         Span<float> dpreatt = A(_dpreatt, att), datt = A(_datt, att);
         for (int l = L - 1; l >= 0; l--)
         {
             long rc = (long)l * R * C, r1 = (long)l * R;
+            long kept = _deferred ? rc : 0; // deferred: this layer's own dfch and dqkv
+            Span<float> dfch = A(_dfch + 4 * kept, 4L * R * C), dqkv = A(_dqkv + 3 * kept, 3L * R * C);
             long resIn = l == 0 ? _encoded : _res3 + (long)(l - 1) * R * C;
             // dres holds dLoss/d(res3); the residual passes it to res2 unchanged, plus the MLP branch below.
             LinearBackward(dgelu, GL(ParameterTensor.FcProjW, l, 4 * C * C), GL(ParameterTensor.FcProjB, l, C), dres, A(_fchGelu + 4 * rc, 4L * R * C), ParameterTensor.FcProjW, l, PL(ParameterTensor.FcProjW, l, p, 4 * C * C), R, 4 * C, C);
@@ -224,7 +323,8 @@ internal sealed unsafe class SphereWorkspace : IDisposable
             LayerNorm.Backward(dres, GL(ParameterTensor.Ln1W, l, C), GL(ParameterTensor.Ln1B, l, C), dln, A(resIn, (long)R * C), PL(ParameterTensor.Ln1W, l, p, C), A(_ln1Mean + r1, R), A(_ln1Rstd + r1, R), R, C);
             StepProfile.Lap(StepPhase.LayerNorm, ref tm);
         }
-        Embedding.Backward(G(ParameterTensor.Wte), G(ParameterTensor.Wpe), dres, Inputs, b, T, C);
+        if (_deferred) Embedding.BackwardPositions(G(ParameterTensor.Wpe), dres, b, T, C); // wte's rows: the trainer's fused reduction
+        else Embedding.Backward(G(ParameterTensor.Wte), G(ParameterTensor.Wpe), dres, Inputs, b, T, C);
         StepProfile.Lap(StepPhase.Embedding, ref tm);
     }
 
@@ -245,11 +345,24 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         }
         if (_packed is not null) Sgemm.MultiplyPacked(false, R, C, OC, 1f, doutput, OC, _packed.Backward(tensor, layer), 0, 0f, dinput, C);
         else Sgemm.Multiply(false, false, R, C, OC, 1f, doutput, OC, weight, C, 0f, dinput, C, null, VectorWidth.Auto, _precision);
-        Sgemm.Multiply(true, false, OC, C, R, 1f, doutput, OC, input, C, 0f, dweight, C, null, VectorWidth.Auto, _precision);
+        if (_deferred) KeepWeightGradientOperands(doutput, input, tensor, layer, R, C, OC);
+        else Sgemm.Multiply(true, false, OC, C, R, 1f, doutput, OC, input, C, 0f, dweight, C, null, VectorWidth.Auto, _precision);
         if (dbias.IsEmpty) return;
         if (R == 0) { dbias.Clear(); return; }
         doutput[..OC].CopyTo(dbias);
         for (int r = 1; r < R; r++) VectorMath.AddTo(dbias, doutput.Slice(r * OC, OC));
+    }
+
+    /// <summary>
+    /// Deferred mode: what dweight = doutputᵀ·input needs later. The input is packed now as op(B) (it is
+    /// read here anyway); doutput is copied when it lives in dres, which the backward goes on changing
+    /// (dfch, dqkv and dlogits already have a buffer of their own per layer).
+    /// </summary>
+    private void KeepWeightGradientOperands(ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ParameterTensor tensor, int layer, int R, int C, int OC)
+    {
+        fixed (float* pin = input) PackedInput(tensor, layer).PackPart(pin, C, 0, 1);
+        if (tensor is ParameterTensor.FcProjW or ParameterTensor.AttProjW)
+            doutput[..(R * OC)].CopyTo(new Span<float>(OutputGradient(tensor, layer), R * OC));
     }
 
     /// <summary>Linear.Forward with the weight's pre-packed operand when the trainer provides one.</summary>
@@ -265,5 +378,6 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         _arena.Dispose();
         _tokens.Dispose();
         _grads?.Dispose();
+        if (_packedInputs is not null) foreach (PackedOperand op in _packedInputs) op.Dispose();
     }
 }

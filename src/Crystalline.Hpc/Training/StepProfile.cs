@@ -8,7 +8,7 @@ internal enum StepPhase
     Embedding, LayerNorm, Residual, Gelu, Attention, SoftmaxCe,
     QkvForward, AttProjForward, FcForward, FcProjForward, LmHeadForward,
     QkvBackward, AttProjBackward, FcBackward, FcProjBackward, LmHeadBackward,
-    GradientZeroing, ScratchClear, Reduction, Optimizer, WeightPacking,
+    GradientZeroing, ScratchClear, Reduction, Optimizer, WeightPacking, WeightGradients,
 }
 
 /// <summary>

@@ -16,7 +16,9 @@ internal readonly record struct StepResult(double Loss, double GradNorm, float L
 /// by the base-12 digits of r, least significant first: r mod 12 at the top level, recursively below);
 /// every sphere runs forward and backward on its rows in its own arena into its own gradient buffer
 /// (<see cref="ISphereExecutor.RunEpoch"/>); a 12-ary tree reduction adds the sphere gradients,
-/// children in fixed order, in parallel over slices of the parameter vector; then the hierarchical
+/// children in fixed order, in parallel over slices of the parameter vector — for the weight
+/// matrices fused with the GEMMs that make their gradients (<see cref="FusedWeightGradients"/>: each
+/// sphere's block of dW is made and added in the tree's order in cache, same bits); then the hierarchical
 /// optimizer scales by (1 − Λ), clips to the global norm and applies AdamW, again over slices. The
 /// loss is the mean over all B·T tokens, so the split into spheres does not change the math, and
 /// every sum has a fixed order, so the weights do not depend on the thread count.
@@ -50,6 +52,10 @@ internal sealed unsafe class Trainer : IDisposable
     private readonly long[] _workerSpheres;
     private bool _gradientsReady;
     private readonly bool _overwrite;
+    // The weight matrices' gradients computed and tree-reduced block by block after the epoch (see
+    // FusedWeightGradients); null: every sphere writes them into its own buffer and ReduceWork adds them.
+    private readonly FusedWeightGradients? _fused;
+    private readonly bool[] _itemFused;
     // The weight matrices packed for the GEMM kernel, refreshed before every forward (the optimizer or a
     // caller may have changed the weights since): once per step instead of once per sphere and GEMM.
     private readonly PackedWeights? _packed;
@@ -57,6 +63,12 @@ internal sealed unsafe class Trainer : IDisposable
 
     /// <summary>True when the weights are packed once per step for the GEMMs (few rows per sphere, several spheres).</summary>
     internal bool PrepacksWeights => _packed is not null;
+
+    /// <summary>True when the weight matrices' gradients are made and reduced by <see cref="FusedWeightGradients"/>.</summary>
+    internal bool FusesWeightGradients => _fused is not null;
+
+    /// <summary>The fused weight-gradient reduction, or null (tests read its slot count).</summary>
+    internal FusedWeightGradients? WeightGradientFusion => _fused;
 
     /// <param name="options">What fixes the arithmetic.</param>
     /// <param name="executor">Runs the spheres (sequential reference or the control process).</param>
@@ -68,9 +80,13 @@ internal sealed unsafe class Trainer : IDisposable
     /// </param>
     /// <param name="prepackWeights">Bench and test switch: false lets every GEMM pack its weight operand itself
     /// instead of using the once-per-step <see cref="PackedWeights"/>. Same weights bit for bit either way.</param>
+    /// <param name="fuseWeightGradients">Bench and test switch: false lets every sphere compute its weight
+    /// matrices' gradients into its own buffer for the reduction to add (the per-sphere scheme), instead of
+    /// <see cref="FusedWeightGradients"/>. Same weights bit for bit either way. Ignored (off) with
+    /// legacyGradientZeroing or a GEMM that does not pack.</param>
     /// <exception cref="ArgumentException">invalid options, or an executor whose sphere count is not 12^depth.</exception>
     public Trainer(TrainerOptions options, ISphereExecutor executor, GptParameters? weights = null, bool legacyGradientZeroing = false,
-        bool prepackWeights = true)
+        bool prepackWeights = true, bool fuseWeightGradients = true)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(executor);
@@ -88,6 +104,7 @@ internal sealed unsafe class Trainer : IDisposable
         State.RngState = rng.GetState();
 
         // Deal rows to leaf spheres; only spheres with rows get an arena and a gradient buffer.
+        bool fuse = fuseWeightGradients && _overwrite && SphereWorkspace.SupportsDeferredWeightGradients(options.Precision);
         var rowsOf = new List<int>[S];
         for (int r = 0; r < options.BatchSize; r++) (rowsOf[LeafOfRow(r, options.HierarchyDepth)] ??= new List<int>()).Add(r);
         _spheres = new SphereWorkspace?[S];
@@ -97,7 +114,7 @@ internal sealed unsafe class Trainer : IDisposable
             if (rowsOf[s] is null) continue;
             // NUMA-local: the arena and gradient buffer live on the node of the worker that owns the sphere.
             int node = executor is ControlProcess cp ? cp.Placements[cp.HomeWorkerOf(s)].NumaNode : -1;
-            _spheres[s] = new SphereWorkspace(s, rowsOf[s].ToArray(), options.SeqLen, Parameters.Layout, withGradients: true, node, _overwrite, options.Precision);
+            _spheres[s] = new SphereWorkspace(s, rowsOf[s].ToArray(), options.SeqLen, Parameters.Layout, withGradients: true, node, _overwrite, options.Precision, fuse);
             active.Add(s);
         }
         _active = active.ToArray();
@@ -118,18 +135,24 @@ internal sealed unsafe class Trainer : IDisposable
         runFirst.Add(_planDst.Length);
         _runDst = runDst.ToArray(); _runFirst = runFirst.ToArray();
         _runSrc = Array.ConvertAll(_planSrc, s => (nint)_spheres[s]!.GradientPointer);
+        if (fuse)
+        {
+            _fused = new FusedWeightGradients(_spheres, _active, _planDst, _planSrc, _root, Parameters.Layout);
+            executor.RunOnEachWorker(new FusedWarmUp(_fused));
+        }
 
         // Items: slices of the parameter vector that never straddle a tensor (decay differs per tensor).
-        var starts = new List<int>(); var lengths = new List<int>(); var decay = new List<bool>();
+        var starts = new List<int>(); var lengths = new List<int>(); var decay = new List<bool>(); var fused = new List<bool>();
         foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
         {
             int off = Parameters.Layout.Offset(t), size = Parameters.Layout.Size(t);
             for (int i = 0; i < size; i += SliceFloats)
             {
                 starts.Add(off + i); lengths.Add(Math.Min(SliceFloats, size - i)); decay.Add(ParameterLayout.IsDecayed(t));
+                fused.Add(_fused is not null && t is ParameterTensor.Wte or ParameterTensor.QkvW or ParameterTensor.AttProjW or ParameterTensor.FcW or ParameterTensor.FcProjW);
             }
         }
-        _itemStart = starts.ToArray(); _itemLength = lengths.ToArray(); _itemDecay = decay.ToArray();
+        _itemStart = starts.ToArray(); _itemLength = lengths.ToArray(); _itemDecay = decay.ToArray(); _itemFused = fused.ToArray();
         _itemSquares = new double[_itemStart.Length];
         _sphereWork = new SphereWork(this);
         _reduceWork = new ReduceWork(this);
@@ -254,6 +277,7 @@ internal sealed unsafe class Trainer : IDisposable
         long t0 = Stopwatch.GetTimestamp();
         RefreshPackedWeights();
         _exec.RunEpoch(_sphereWork);
+        _fused?.Run(_exec, _spheres[_root]!.GradientPointer); // the backward's weight GEMMs, reduced as they go
         long t1 = Stopwatch.GetTimestamp();
         _exec.RunParallel(_reduceWork, _itemStart.Length);
         if (!_overwrite)
@@ -369,7 +393,8 @@ internal sealed unsafe class Trainer : IDisposable
         {
             long tm = StepProfile.Start();
             int start = t._itemStart[itemIndex], len = t._itemLength[itemIndex];
-            if (t._overwrite)
+            if (t._itemFused[itemIndex]) { } // FusedWeightGradients has written the root's slice
+            else if (t._overwrite)
             {
                 for (int g = 0; g + 1 < t._runFirst.Length; g++)
                     AddRun((float*)t._runDst[g] + start, t._runSrc, t._runFirst[g], t._runFirst[g + 1], start, len);
@@ -436,6 +461,12 @@ internal sealed unsafe class Trainer : IDisposable
             StepProfile.Lap(StepPhase.Optimizer, ref tm);
         }
     }
+}
+
+/// <summary>Sizes one worker's slots for <see cref="FusedWeightGradients"/>.</summary>
+internal sealed class FusedWarmUp(FusedWeightGradients fused) : IParallelWork
+{
+    public void ExecuteItem(int itemIndex, int workerIndex) => fused.WarmUp();
 }
 
 /// <summary>Sizes one worker's GEMM pack buffers (see <see cref="Kernels.Gemm.GemmScratch.WarmUp"/>).</summary>

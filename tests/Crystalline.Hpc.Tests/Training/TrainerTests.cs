@@ -351,10 +351,17 @@ public class TrainerTests
             var ws = tr.Sphere(s)!;
             long b = ws.RowCount, R = b * T, att = b * NH * T * T;
             // docs/training.md, "What each sphere holds"
-            long floats = L * (18 * R * C + 4 * R + 2 * att) + 2 * R * C + 3 * R + 2 * R * Vp + (3 * R * C + 3 * R * C + 2 * att + 8 * R * C);
+            long floats = L * (18 * R * C + 4 * R + 2 * att) + 2 * R * C + 3 * R + 2 * R * Vp + (3 * R * C + 3 * R * C + 2 * att + 8 * R * C)
+                // deferred weight gradients: dqkv and dfch for every layer, not one, and two copies of dres per layer
+                + (L - 1) * 7 * R * C + 2 * L * R * C;
             long bytes = 4 * floats + 8 * R;
+            Assert.True(ws.DefersWeightGradients);
             Assert.InRange(ws.ArenaBytes, bytes, bytes + 64 * 64); // 64-byte alignment padding per slice
             Assert.Equal(4L * tr.Parameters.Count, ws.GradientBytes);
+            // the matrices' inputs packed for their dW GEMMs: R × (each matrix's input channels rounded up to whole panels)
+            int nr = Crystalline.Hpc.Kernels.Gemm.SgemmDriver.PanelWidth(Crystalline.Hpc.Kernels.KernelDispatch.Resolve(Crystalline.Hpc.Kernels.VectorWidth.Auto));
+            long Padded(long n) => (n + nr - 1) / nr * nr;
+            Assert.Equal(4 * R * (L * (3 * Padded(C) + Padded(4 * C)) + Padded(C)), ws.PackedInputBytes);
         }
     }
 

@@ -1,0 +1,202 @@
+using Crystalline.Hpc.Kernels;
+using Crystalline.Hpc.Memory;
+using Crystalline.Hpc.Model;
+using Crystalline.Hpc.Scheduling;
+
+namespace Crystalline.Hpc.Training;
+
+/// <summary>
+/// The weight matrices' share of the tree reduction, fused with the GEMMs that make their gradients.
+/// Each sphere's dW = doutputᵀ·input (k = its tokens) is computed one block of 48 rows at a time, and
+/// the spheres' blocks are added in the reduction plan's order while they are in cache; only the
+/// root's gradient buffer receives the sum. The token embedding's rows (the LM head's dW plus the
+/// embedding's scattered rows) are summed the same way.
+/// </summary>
+/// <remarks>
+/// Why: at gpt2-124M every sphere otherwise writes 498 MB of gradients that the reduction reads back
+/// (B=4: ≈ 2.5 GB of a step's ≈ 10 GB of memory traffic), which the two cores share while the GEMMs
+/// scale. Bits: each sphere's block is the same GEMM on the same values with the same k order as the
+/// sphere's own full dW GEMM (an element's sum does not depend on the rows beside it), the embedding
+/// rows follow in the same token order, and the blocks are added in plan order — so the result equals
+/// the per-sphere buffers' tree reduction bit for bit (tested), for any worker count.
+/// Memory: per worker, as many block-sized slots as the plan keeps alive at once (one for a flat plan).
+/// </remarks>
+internal sealed unsafe class FusedWeightGradients : IParallelWork
+{
+    /// <summary>Rows of dW per item: a multiple of the kernels' MR (6) that divides every gpt2 matrix's rows.</summary>
+    internal const int BlockRows = 48;
+
+    private const int NotComputed = -2, AtDestination = -1;
+
+    private readonly SphereWorkspace?[] _spheres;
+    private readonly int[] _active, _planDst, _planSrc;
+    private readonly int _root, _channels;
+    private readonly Item[] _items;
+    private readonly int _slotCount;
+    private readonly long _slotFloats;
+    private float* _gradient;
+
+    // Per thread, not per worker index: an executor may run two items under one index at once (the tests'
+    // thread-pool executor does); GemmScratch is per thread for the same reason.
+    [ThreadStatic] private static Scratch? t_scratch;
+
+    private sealed class Scratch
+    {
+        public AlignedBuffer<float>? Slots;
+        public int[] State = [];  // per sphere: NotComputed, AtDestination or its slot
+        public int[] Free = [];   // stack of free slots
+
+        public void Ensure(long slotFloats, int spheres, int slots)
+        {
+            if (slots > 0 && (Slots is null || Slots.Length < slotFloats)) { Slots?.Dispose(); Slots = new AlignedBuffer<float>(slotFloats); }
+            if (State.Length < spheres) State = new int[spheres];
+            if (Free.Length < slots) Free = new int[slots];
+        }
+    }
+
+    private readonly record struct Item(ParameterTensor Tensor, int Layer, long Offset, int Row0, int Rows, int Columns, int OutChannels);
+
+    /// <param name="spheres">The trainer's spheres (deferred weight gradients).</param>
+    /// <param name="active">Spheres with rows, ascending.</param>
+    /// <param name="planDst">The reduction plan's destinations, in execution order (level by level, bottom up).</param>
+    /// <param name="planSrc">The reduction plan's sources.</param>
+    /// <param name="root">The sphere whose buffer holds the reduced gradient.</param>
+    /// <param name="layout">The parameter layout.</param>
+    public FusedWeightGradients(SphereWorkspace?[] spheres, int[] active, int[] planDst, int[] planSrc, int root, ParameterLayout layout)
+    {
+        _spheres = spheres;
+        _active = active;
+        _root = root;
+        GptConfig cfg = layout.Config;
+        int C = cfg.Channels;
+        _channels = C;
+        var items = new List<Item>();
+        void Add(ParameterTensor t, int layer, long offset, int outChannels, int inChannels)
+        {
+            for (int r = 0; r < outChannels; r += BlockRows)
+                items.Add(new Item(t, layer, offset, r, Math.Min(BlockRows, outChannels - r), inChannels, outChannels));
+        }
+        Add(ParameterTensor.Wte, 0, layout.Offset(ParameterTensor.Wte), cfg.PaddedVocabSize, C);
+        for (int l = 0; l < cfg.NumLayers; l++)
+        {
+            Add(ParameterTensor.QkvW, l, layout.LayerOffset(ParameterTensor.QkvW, l), 3 * C, C);
+            Add(ParameterTensor.AttProjW, l, layout.LayerOffset(ParameterTensor.AttProjW, l), C, C);
+            Add(ParameterTensor.FcW, l, layout.LayerOffset(ParameterTensor.FcW, l), 4 * C, C);
+            Add(ParameterTensor.FcProjW, l, layout.LayerOffset(ParameterTensor.FcProjW, l), C, 4 * C);
+        }
+        _items = items.ToArray();
+
+        // The plan runs level by level; a block is evaluated subtree by subtree instead (depth first: a
+        // child's own additions, then the child added to its parent), which keeps every destination's
+        // additions in the plan's order — the same bits — but holds about one partial sum per level alive
+        // instead of one per parent. A block lives from its computation until it is added to its parent's.
+        var entriesOf = new Dictionary<int, List<int>>();
+        for (int k = 0; k < planDst.Length; k++)
+        {
+            if (!entriesOf.TryGetValue(planDst[k], out var list)) entriesOf[planDst[k]] = list = new List<int>();
+            list.Add(planSrc[k]);
+        }
+        var order = new List<(int Dst, int Src)>();
+        void Visit(int x)
+        {
+            if (!entriesOf.TryGetValue(x, out var sources)) return;
+            foreach (int src in sources) { Visit(src); order.Add((x, src)); }
+        }
+        Visit(root);
+        if (order.Count != planDst.Length) throw new ArgumentException("the reduction plan is not a tree under its root", nameof(planDst));
+        _planDst = order.Select(e => e.Dst).ToArray();
+        _planSrc = order.Select(e => e.Src).ToArray();
+        var computed = new HashSet<int> { root };
+        int live = 0;
+        for (int k = 0; k < _planDst.Length; k++)
+        {
+            if (computed.Add(_planDst[k])) live++;
+            if (computed.Add(_planSrc[k])) live++;
+            _slotCount = Math.Max(_slotCount, live);
+            live--; // the source is consumed
+        }
+        _slotFloats = (long)BlockRows * 4 * C;
+    }
+
+    /// <summary>Sizes the calling thread's slots now (run on every worker before the steady state, which then allocates nothing).</summary>
+    public void WarmUp() => (t_scratch ??= new Scratch()).Ensure(_slotCount * _slotFloats, _spheres.Length, _slotCount);
+
+    /// <summary>Items of one pass: blocks of every weight matrix's rows.</summary>
+    public int ItemCount => _items.Length;
+
+    /// <summary>Block-sized slots each thread holds (the plan's widest point).</summary>
+    public int SlotsPerThread => _slotCount;
+
+    /// <summary>Bytes of one thread's slots.</summary>
+    public long SlotBytesPerThread => _slotCount * _slotFloats * sizeof(float);
+
+    /// <summary>Writes every weight matrix's reduced gradient into <paramref name="rootGradient"/>, the root sphere's buffer.</summary>
+    public void Run(ISphereExecutor executor, float* rootGradient)
+    {
+        _gradient = rootGradient;
+        executor.RunParallel(this, _items.Length);
+        _gradient = null;
+    }
+
+    public void ExecuteItem(int itemIndex, int workerIndex)
+    {
+        long tm = StepProfile.Start();
+        Item it = _items[itemIndex];
+        WarmUp();
+        Scratch scratch = t_scratch!;
+        int[] state = scratch.State, free = scratch.Free;
+        foreach (int s in _active) state[s] = NotComputed;
+        for (int i = 0; i < _slotCount; i++) free[i] = _slotCount - 1 - i;
+        int freeTop = _slotCount;
+        float* block = _gradient + it.Offset + (long)it.Row0 * it.Columns;
+        float* slots = scratch.Slots is { } buffer ? buffer.Pointer : null;
+        int blockFloats = it.Rows * it.Columns;
+
+        float* Ensure(int s)
+        {
+            int st = state[s];
+            if (st == AtDestination) return block;
+            if (st >= 0) return slots + st * _slotFloats;
+            float* dst;
+            if (s == _root) { state[s] = AtDestination; dst = block; }
+            else { int slot = free[--freeTop]; state[s] = slot; dst = slots + slot * _slotFloats; }
+            SphereProduct(_spheres[s]!, in it, dst);
+            return dst;
+        }
+
+        if (_planDst.Length == 0) Ensure(_root);
+        for (int k = 0; k < _planDst.Length; k++)
+        {
+            float* dst = Ensure(_planDst[k]);
+            int src = _planSrc[k];
+            float* add = Ensure(src);
+            VectorMath.AddTo(new Span<float>(dst, blockFloats), new ReadOnlySpan<float>(add, blockFloats));
+            free[freeTop++] = state[src];
+        }
+        StepProfile.ChargeWorker(workerIndex, tm);
+        StepProfile.Lap(StepPhase.WeightGradients, ref tm);
+    }
+
+    /// <summary>
+    /// Rows [Row0, Row0+Rows) of one sphere's dW = doutputᵀ·input into <paramref name="dst"/> (Rows × Columns),
+    /// exactly as the sphere's own full GEMM (β = 0) computes them; for the token embedding, then its
+    /// rows' embedding gradients in token order, as Embedding.Backward adds them after the LM head's.
+    /// </summary>
+    private void SphereProduct(SphereWorkspace ws, in Item it, float* dst)
+    {
+        int tokens = ws.RowCount * ws.T;
+        float* a = ws.OutputGradient(it.Tensor, it.Layer) + it.Row0; // dW's rows are doutput's columns
+        Sgemm.MultiplyPacked(true, it.Rows, it.Columns, tokens, 1f, new ReadOnlySpan<float>(a, (tokens - 1) * it.OutChannels + it.Rows), it.OutChannels,
+            ws.PackedInput(it.Tensor, it.Layer), 0, 0f, new Span<float>(dst, it.Rows * it.Columns), it.Columns);
+        if (it.Tensor != ParameterTensor.Wte) return;
+        ReadOnlySpan<int> ids = ws.InputTokens;
+        ReadOnlySpan<float> encoded = ws.EncodedGradient;
+        int C = _channels;
+        for (int bt = 0; bt < ids.Length; bt++)
+        {
+            int row = ids[bt] - it.Row0;
+            if ((uint)row < (uint)it.Rows)
+                VectorMath.AddTo(new Span<float>(dst + (long)row * C, C), encoded.Slice(bt * C, C));
+        }
+    }
+}

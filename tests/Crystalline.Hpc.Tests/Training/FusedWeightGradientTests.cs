@@ -1,0 +1,134 @@
+using Crystalline.Hpc.Kernels;
+using Crystalline.Hpc.Kernels.Gemm;
+using Crystalline.Hpc.Model;
+using Crystalline.Hpc.Scheduling;
+using Crystalline.Hpc.Training;
+using Xunit;
+using static Crystalline.Hpc.Tests.Training.TrainingTestUtil;
+
+namespace Crystalline.Hpc.Tests.Training;
+
+/// <summary>
+/// <see cref="FusedWeightGradients"/> must give exactly the bits of the per-sphere scheme (every sphere
+/// writes its whole gradient, the reduction adds the buffers in plan order) for flat and deeper plans,
+/// several row blocks per matrix, k beyond one KC slice, both precisions and any executor.
+/// </summary>
+public class FusedWeightGradientTests
+{
+    // Matrices of 96 (qkv), 32, 128 (fc) and 112 (wte) rows: several 48-row blocks, the last ones partial.
+    private static readonly GptConfig Wide = new(MaxSeqLen: 16, VocabSize: 100, PaddedVocabSize: 112, NumLayers: 2, NumHeads: 2, Channels: 32);
+
+    private static TrainerOptions WideOptions(int B, int T, int depth, GemmPrecision precision, GptConfig? model = null) =>
+        Options(B, T, depth, model ?? Wide) with { Precision = precision, TotalSteps = 20 };
+
+    private static byte[] Train(ISphereExecutor exec, TrainerOptions options, int steps, bool fuse)
+    {
+        using var trainer = new Trainer(options, exec, fuseWeightGradients: fuse);
+        Assert.Equal(fuse, trainer.FusesWeightGradients);
+        int V = options.Model.VocabSize, n = options.BatchSize * options.SeqLen;
+        for (int s = 0; s < steps; s++)
+            trainer.Step(Tokens(n, V, (ulong)(300 + s)), Tokens(n, V, (ulong)(400 + s)));
+        return System.Runtime.InteropServices.MemoryMarshal.AsBytes(trainer.Parameters.All).ToArray();
+    }
+
+    [Theory]
+    [InlineData(13, 6, 1, false)] // flat plan; sphere 0 holds two rows
+    [InlineData(26, 5, 2, false)] // depth 2: a two-level tree, partial sums held in slots
+    [InlineData(1, 8, 1, false)]  // one sphere: no additions at all
+    [InlineData(3, 7, 0, false)]  // depth 0: one sphere with every row
+    [InlineData(13, 6, 1, true)]
+    [InlineData(26, 5, 2, true)]
+    public void Fused_weight_gradients_give_the_bits_of_the_per_sphere_reduction(int B, int T, int depth, bool bf16)
+    {
+        TrainerOptions options = WideOptions(B, T, depth, bf16 ? GemmPrecision.Bf16 : GemmPrecision.Fp32);
+        byte[] perSphere = Train(new SequentialExecutor(depth), options, 4, fuse: false);
+        Assert.Equal(perSphere, Train(new SequentialExecutor(depth), options, 4, fuse: true));
+        Assert.Equal(perSphere, Train(new PoolExecutor(depth, 3), options, 4, fuse: true));
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = depth, SpinRounds = 50 });
+        Assert.Equal(perSphere, Train(cp, options, 4, fuse: true));
+    }
+
+    [Fact]
+    public void Fused_weight_gradients_match_when_a_sphere_has_more_tokens_than_one_KC_slice()
+    {
+        // k = a sphere's tokens: beyond KC the GEMM sums slices (first with β = 0, then β = 1) and the
+        // fused block must do the same before its block is added to the others.
+        int T = GemmBlocking.KC + 40;
+        var model = Wide with { MaxSeqLen = T };
+        TrainerOptions options = WideOptions(3, T, 1, GemmPrecision.Fp32, model);
+        byte[] perSphere = Train(new SequentialExecutor(1), options, 2, fuse: false);
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 50 });
+        Assert.Equal(perSphere, Train(cp, options, 2, fuse: true));
+    }
+
+    [Fact]
+    public void Fused_gradients_equal_the_double_reference()
+    {
+        const int B = 13, T = 6;
+        double[] pd = Crystalline.Hpc.Tests.Model.ReferenceGptTests.RandomParameters(Wide, 33);
+        using var weights = FloatParameters(Wide, pd);
+        for (int i = 0; i < pd.Length; i++) pd[i] = weights.All[i];
+        int[] inp = Tokens(B * T, Wide.VocabSize, 3), tgt = Tokens(B * T, Wide.VocabSize, 4);
+        var gref = new double[pd.Length];
+        double lref = ReferenceGpt<double>.Run(Wide, pd, inp, tgt, B, T, gref);
+        using var trainer = new Trainer(Options(B, T, 1, Wide), new PoolExecutor(1, 2), weights);
+        Assert.True(trainer.FusesWeightGradients);
+        double loss = trainer.ComputeGradients(inp, tgt);
+        Assert.True(Math.Abs(loss - lref) / lref < 1e-5, $"loss {loss} vs reference {lref}");
+        var lay = trainer.Parameters.Layout;
+        foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
+        {
+            double rel = RelativeError(trainer.Gradient.Slice(lay.Offset(t), lay.Size(t)), gref.AsSpan(lay.Offset(t), lay.Size(t)));
+            Assert.True(rel < 1e-5, $"{ParameterLayout.Name(t)}: relative error {rel:E2}");
+        }
+    }
+
+    [Theory]
+    [InlineData(13, 1, 1)] // flat: each sphere's block is added to the root's as soon as it is made
+    [InlineData(26, 2, 2)] // depth 2: a parent's partial sum waits in a slot while its children are added
+    [InlineData(1, 1, 0)]  // one sphere: its block is written in place
+    public void Each_thread_holds_only_the_slots_the_plan_keeps_alive(int B, int depth, int slots)
+    {
+        using var trainer = new Trainer(Options(B, 3, depth, Wide), new SequentialExecutor(depth));
+        Assert.Equal(slots, trainer.WeightGradientFusion!.SlotsPerThread);
+        Assert.Equal(slots * (long)FusedWeightGradients.BlockRows * 4 * Wide.Channels * sizeof(float), trainer.WeightGradientFusion.SlotBytesPerThread);
+    }
+
+    [Fact]
+    public void The_legacy_and_per_sphere_schemes_do_not_fuse()
+    {
+        using var legacy = new Trainer(Options(13, 3, 1), new SequentialExecutor(1), legacyGradientZeroing: true);
+        Assert.False(legacy.FusesWeightGradients);
+        Assert.False(legacy.Sphere(0)!.DefersWeightGradients);
+        using var perSphere = new Trainer(Options(13, 3, 1), new SequentialExecutor(1), fuseWeightGradients: false);
+        Assert.False(perSphere.FusesWeightGradients);
+        Assert.Equal(0, perSphere.Sphere(0)!.PackedInputBytes);
+        using var fused = new Trainer(Options(13, 3, 1), new SequentialExecutor(1));
+        Assert.True(fused.FusesWeightGradients); // the default
+    }
+
+    [Fact]
+    public void Deferring_without_overwriting_gradients_is_refused()
+    {
+        var lay = new ParameterLayout(Tiny);
+        var e = Assert.Throws<ArgumentException>(() => new SphereWorkspace(0, [0], 4, lay, withGradients: true, overwriteGradients: false, deferWeightGradients: true));
+        Assert.Contains("overwriteGradients", e.Message);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 4)]
+    [InlineData(3, 5, 7)]
+    public void BackwardPositions_adds_exactly_the_position_half_of_Backward(int batch, int T, int C)
+    {
+        var rng = new Random(batch * 100 + T);
+        float[] dout = Enumerable.Range(0, batch * T * C).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        int[] tokens = Enumerable.Range(0, batch * T).Select(i => i % 3).ToArray();
+        float[] start = Enumerable.Range(0, (T + 2) * C).Select(_ => (float)rng.NextDouble()).ToArray();
+        float[] wpeBoth = (float[])start.Clone(), wpeOnly = (float[])start.Clone(), wte = new float[3 * C];
+        Embedding.Backward(wte, wpeBoth, dout, tokens, batch, T, C);
+        Embedding.BackwardPositions(wpeOnly, dout, batch, T, C);
+        Assert.Equal(wpeBoth, wpeOnly);
+        Assert.Throws<ArgumentException>(() => Embedding.BackwardPositions(new float[(T - 1) * C], dout, batch, T, C));
+        Assert.Throws<ArgumentException>(() => Embedding.BackwardPositions(wpeOnly, dout.AsSpan(1).ToArray(), batch, T, C));
+    }
+}
