@@ -30,6 +30,10 @@ internal sealed unsafe class FusedWeightGradients : IParallelWork
 
     private readonly SphereWorkspace?[] _spheres;
     private readonly int[] _active, _planDst, _planSrc;
+    // Per plan entry: the source's block may be accumulated straight into the destination by its GEMM
+    // (β = 1) — it has no additions of its own and its k fits one KC slice, so C + acc is exactly the
+    // addition of its finished block (one rounding either way).
+    private readonly bool[] _direct;
     private readonly int _root, _channels;
     private readonly Item[] _items;
     private readonly int _slotCount;
@@ -106,10 +110,13 @@ internal sealed unsafe class FusedWeightGradients : IParallelWork
         if (order.Count != planDst.Length) throw new ArgumentException("the reduction plan is not a tree under its root", nameof(planDst));
         _planDst = order.Select(e => e.Dst).ToArray();
         _planSrc = order.Select(e => e.Src).ToArray();
+        int depth = Kernels.Gemm.GemmBlocking.Depth(spheres[root]!.Precision);
+        _direct = _planSrc.Select(src => !entriesOf.ContainsKey(src) && spheres[src]!.RowCount * spheres[src]!.T <= depth).ToArray();
         var computed = new HashSet<int> { root };
         int live = 0;
         for (int k = 0; k < _planDst.Length; k++)
         {
+            // A direct source still needs a slot in the blocks where the token embedding adds rows to it.
             if (computed.Add(_planDst[k])) live++;
             if (computed.Add(_planSrc[k])) live++;
             _slotCount = Math.Max(_slotCount, live);
@@ -160,7 +167,7 @@ internal sealed unsafe class FusedWeightGradients : IParallelWork
             float* dst;
             if (s == _root) { state[s] = AtDestination; dst = block; }
             else { int slot = free[--freeTop]; state[s] = slot; dst = slots + slot * _slotFloats; }
-            SphereProduct(_spheres[s]!, in it, dst);
+            SphereProduct(_spheres[s]!, in it, dst, accumulate: false);
             return dst;
         }
 
@@ -169,6 +176,11 @@ internal sealed unsafe class FusedWeightGradients : IParallelWork
         {
             float* dst = Ensure(_planDst[k]);
             int src = _planSrc[k];
+            if (_direct[k] && !(it.Tensor == ParameterTensor.Wte && HasTokenIn(_spheres[src]!, it.Row0, it.Rows)))
+            {
+                SphereProduct(_spheres[src]!, in it, dst, accumulate: true);
+                continue;
+            }
             float* add = Ensure(src);
             VectorMath.AddTo(new Span<float>(dst, blockFloats), new ReadOnlySpan<float>(add, blockFloats));
             free[freeTop++] = state[src];
@@ -177,18 +189,26 @@ internal sealed unsafe class FusedWeightGradients : IParallelWork
         StepProfile.Lap(StepPhase.WeightGradients, ref tm);
     }
 
+    private static bool HasTokenIn(SphereWorkspace ws, int row0, int rows)
+    {
+        foreach (int id in ws.InputTokens) if ((uint)(id - row0) < (uint)rows) return true;
+        return false;
+    }
+
     /// <summary>
     /// Rows [Row0, Row0+Rows) of one sphere's dW = doutputᵀ·input into <paramref name="dst"/> (Rows × Columns),
     /// exactly as the sphere's own full GEMM (β = 0) computes them; for the token embedding, then its
     /// rows' embedding gradients in token order, as Embedding.Backward adds them after the LM head's.
+    /// <paramref name="accumulate"/>: added onto <paramref name="dst"/> by the GEMM instead (β = 1; the caller
+    /// has checked that no embedding row falls in the block).
     /// </summary>
-    private void SphereProduct(SphereWorkspace ws, in Item it, float* dst)
+    private void SphereProduct(SphereWorkspace ws, in Item it, float* dst, bool accumulate)
     {
         int tokens = ws.RowCount * ws.T;
         float* a = ws.OutputGradient(it.Tensor, it.Layer) + it.Row0; // dW's rows are doutput's columns
         Sgemm.MultiplyPacked(true, it.Rows, it.Columns, tokens, 1f, new ReadOnlySpan<float>(a, (tokens - 1) * it.OutChannels + it.Rows), it.OutChannels,
-            ws.PackedInput(it.Tensor, it.Layer), 0, 0f, new Span<float>(dst, it.Rows * it.Columns), it.Columns);
-        if (it.Tensor != ParameterTensor.Wte) return;
+            ws.PackedInput(it.Tensor, it.Layer), 0, accumulate ? 1f : 0f, new Span<float>(dst, it.Rows * it.Columns), it.Columns);
+        if (it.Tensor != ParameterTensor.Wte || accumulate) return;
         ReadOnlySpan<int> ids = ws.InputTokens;
         ReadOnlySpan<float> encoded = ws.EncodedGradient;
         int C = _channels;

@@ -25,6 +25,11 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     private readonly AlignedBuffer<int> _tokens;
     private readonly AlignedBuffer<float> _arena;
     private readonly AlignedBuffer<float>? _grads;
+    // Where each tensor's gradient starts in _grads: the parameter layout's offsets, or, for a compact
+    // buffer (deferred weight gradients, not the reduction's root), the small tensors packed one after
+    // another and no room for the weight matrices, which this sphere then never writes.
+    private readonly long[] _gradOffset = new long[ParameterLayout.TensorCount];
+    private readonly bool _compact;
 
     // Arena offsets (floats). Per-layer blocks are L consecutive slices of the given size.
     private readonly long _encoded, _ln1, _ln1Mean, _ln1Rstd, _qkv, _atty, _preatt, _att, _attproj, _res2,
@@ -58,12 +63,19 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     /// <see cref="EncodedGradient"/>) for the trainer's fused reduction. Needs overwriteGradients and a
     /// GEMM that packs (<see cref="SupportsDeferredWeightGradients"/>).
     /// </param>
-    /// <exception cref="ArgumentException">deferWeightGradients without overwriteGradients, gradients, or a packing GEMM.</exception>
+    /// <param name="compactGradients">With deferWeightGradients: the gradient buffer holds only the tensors the
+    /// backward writes (biases, layernorms, wpe: <see cref="HasGradient"/>), packed, for a sphere whose buffer the
+    /// reduction never uses as the destination of the weight matrices (every sphere but the root).</param>
+    /// <exception cref="ArgumentException">deferWeightGradients without overwriteGradients, gradients, or a packing GEMM;
+    /// compactGradients without deferWeightGradients.</exception>
     public SphereWorkspace(int sphereIndex, int[] rows, int seqLen, ParameterLayout layout, bool withGradients, int numaNode = -1, bool overwriteGradients = true,
-        GemmPrecision precision = GemmPrecision.Fp32, bool deferWeightGradients = false)
+        GemmPrecision precision = GemmPrecision.Fp32, bool deferWeightGradients = false, bool compactGradients = false)
     {
         if (deferWeightGradients && !(overwriteGradients && withGradients && SupportsDeferredWeightGradients(precision)))
             throw new ArgumentException("deferred weight gradients need a gradient buffer, overwriteGradients and a GEMM that packs its operands", nameof(deferWeightGradients));
+        if (compactGradients && !deferWeightGradients)
+            throw new ArgumentException("a compact gradient buffer needs deferred weight gradients (otherwise the backward writes every tensor)", nameof(compactGradients));
+        _compact = compactGradients;
         _overwrite = overwriteGradients;
         _deferred = deferWeightGradients;
         _precision = precision;
@@ -94,7 +106,14 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         _dyAttProj = deferWeightGradients ? Take(L * R * C) : -1;
         _arena = new AlignedBuffer<float>(o, numaNode);
         _tokens = new AlignedBuffer<int>(2 * R, numaNode);
-        if (withGradients) _grads = new AlignedBuffer<float>(layout.Count, numaNode);
+        long gradientFloats = 0;
+        foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
+        {
+            if (!compactGradients) _gradOffset[(int)t] = layout.Offset(t);
+            else if (!IsDeferred(t)) { _gradOffset[(int)t] = gradientFloats; gradientFloats += layout.Size(t); }
+            else _gradOffset[(int)t] = -1;
+        }
+        if (withGradients) _grads = new AlignedBuffer<float>(compactGradients ? Math.Max(1, gradientFloats) : layout.Count, numaNode);
         if (deferWeightGradients)
         {
             int tokens = checked((int)R);
@@ -113,6 +132,24 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     /// <summary>True when the GEMM at <paramref name="precision"/> packs its operands, so weight gradients can be deferred.</summary>
     public static bool SupportsDeferredWeightGradients(GemmPrecision precision) =>
         SgemmDriver.PanelWidth(KernelDispatch.Resolve(VectorWidth.Auto), precision) != 0;
+
+    /// <summary>The tensors whose gradients the trainer makes when the backward defers them: the weight matrices (wte with the LM head's).</summary>
+    public static bool IsDeferred(ParameterTensor t) =>
+        t is ParameterTensor.Wte or ParameterTensor.QkvW or ParameterTensor.AttProjW or ParameterTensor.FcW or ParameterTensor.FcProjW;
+
+    /// <summary>True when this sphere's gradient buffer holds tensor <paramref name="t"/> (always, unless compact).</summary>
+    public bool HasGradient(ParameterTensor t) => _grads is not null && _gradOffset[(int)t] >= 0;
+
+    /// <summary>Where tensor <paramref name="t"/>'s gradient starts in this sphere's buffer.</summary>
+    /// <exception cref="InvalidOperationException">no gradient buffer, or a compact one without the tensor.</exception>
+    public float* TensorGradient(ParameterTensor t) =>
+        HasGradient(t) ? _grads!.Pointer + _gradOffset[(int)t] : throw new InvalidOperationException($"sphere {SphereIndex} holds no gradient of {ParameterLayout.Name(t)}");
+
+    /// <summary>True when the buffer holds only the tensors the backward writes (see the constructor).</summary>
+    public bool HasCompactGradients => _compact;
+
+    /// <summary>The linear layers' GEMM arithmetic.</summary>
+    public GemmPrecision Precision => _precision;
 
     /// <summary>True when the backward leaves the weight matrices' gradients to the trainer (see the constructor).</summary>
     public bool DefersWeightGradients => _deferred;
@@ -179,8 +216,10 @@ internal sealed unsafe class SphereWorkspace : IDisposable
             return sum;
         }
     }
-    public float* GradientPointer => _grads is null ? null : _grads.Pointer;
-    public Span<float> Gradients => _grads!.Span;
+    /// <summary>The full-layout gradient buffer (null without one).</summary>
+    /// <exception cref="InvalidOperationException">the buffer is compact.</exception>
+    public float* GradientPointer => _grads is null ? null : !_compact ? _grads.Pointer : throw new InvalidOperationException("a compact gradient buffer has no parameter layout");
+    public Span<float> Gradients => !_compact ? _grads!.Span : throw new InvalidOperationException("a compact gradient buffer has no parameter layout");
 
     /// <summary>
     /// True when the gradient buffer is known to be all zero: the reduction and the optimizer clear
@@ -208,8 +247,10 @@ internal sealed unsafe class SphereWorkspace : IDisposable
 
     private ReadOnlySpan<float> P(ParameterTensor t, float* p) => new(p + _lay.Offset(t), _lay.Size(t));
     private ReadOnlySpan<float> PL(ParameterTensor t, int l, float* p, int size) => new(p + _lay.LayerOffset(t, l), size);
-    private Span<float> G(ParameterTensor t) => new(_grads!.Pointer + _lay.Offset(t), _lay.Size(t));
-    private Span<float> GL(ParameterTensor t, int l, int size) => new(_grads!.Pointer + _lay.LayerOffset(t, l), size);
+    private Span<float> G(ParameterTensor t) => new(TensorGradient(t), _lay.Size(t));
+    // A weight matrix's gradient: nowhere when deferred (the trainer makes it).
+    private Span<float> DW(ParameterTensor t, int l, int size) => _deferred ? Span<float>.Empty : GL(t, l, size);
+    private Span<float> GL(ParameterTensor t, int l, int size) => new(TensorGradient(t) + (long)l * (_lay.Size(t) / _cfg.NumLayers), size);
 
     /// <summary>Forward pass of this sphere's rows against the weights at <paramref name="p"/>; sets <see cref="LossSum"/>.</summary>
     public void Forward(float* p, PackedWeights? packed = null)
@@ -285,7 +326,7 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         SoftmaxCrossEntropy.Backward(dlogits, A(_probs, (long)R * Vp), Targets, lossScale, R, V, Vp);
         StepProfile.Lap(StepPhase.SoftmaxCe, ref tm);
         Span<float> dres = A(_dres, (long)R * C), dln = A(_dln, (long)R * C);
-        LinearBackward(dln, G(ParameterTensor.Wte), Span<float>.Empty, dlogits, A(_lnf, (long)R * C), ParameterTensor.Wte, 0, P(ParameterTensor.Wte, p), R, C, Vp);
+        LinearBackward(dln, DW(ParameterTensor.Wte, 0, _lay.Size(ParameterTensor.Wte)), Span<float>.Empty, dlogits, A(_lnf, (long)R * C), ParameterTensor.Wte, 0, P(ParameterTensor.Wte, p), R, C, Vp);
         StepProfile.Lap(StepPhase.LmHeadBackward, ref tm);
         dres.Clear();
         StepProfile.Lap(StepPhase.ScratchClear, ref tm);
@@ -301,24 +342,24 @@ internal sealed unsafe class SphereWorkspace : IDisposable
             Span<float> dfch = A(_dfch + 4 * kept, 4L * R * C), dqkv = A(_dqkv + 3 * kept, 3L * R * C);
             long resIn = l == 0 ? _encoded : _res3 + (long)(l - 1) * R * C;
             // dres holds dLoss/d(res3); the residual passes it to res2 unchanged, plus the MLP branch below.
-            LinearBackward(dgelu, GL(ParameterTensor.FcProjW, l, 4 * C * C), GL(ParameterTensor.FcProjB, l, C), dres, A(_fchGelu + 4 * rc, 4L * R * C), ParameterTensor.FcProjW, l, PL(ParameterTensor.FcProjW, l, p, 4 * C * C), R, 4 * C, C);
+            LinearBackward(dgelu, DW(ParameterTensor.FcProjW, l, 4 * C * C), GL(ParameterTensor.FcProjB, l, C), dres, A(_fchGelu + 4 * rc, 4L * R * C), ParameterTensor.FcProjW, l, PL(ParameterTensor.FcProjW, l, p, 4 * C * C), R, 4 * C, C);
             StepProfile.Lap(StepPhase.FcProjBackward, ref tm);
             dfch.Clear();
             StepProfile.Lap(StepPhase.ScratchClear, ref tm);
             Gelu.Backward(dfch, A(_fch + 4 * rc, 4L * R * C), dgelu);
             StepProfile.Lap(StepPhase.Gelu, ref tm);
-            LinearBackward(dln, GL(ParameterTensor.FcW, l, 4 * C * C), GL(ParameterTensor.FcB, l, 4 * C), dfch, A(_ln2 + rc, (long)R * C), ParameterTensor.FcW, l, PL(ParameterTensor.FcW, l, p, 4 * C * C), R, C, 4 * C);
+            LinearBackward(dln, DW(ParameterTensor.FcW, l, 4 * C * C), GL(ParameterTensor.FcB, l, 4 * C), dfch, A(_ln2 + rc, (long)R * C), ParameterTensor.FcW, l, PL(ParameterTensor.FcW, l, p, 4 * C * C), R, C, 4 * C);
             StepProfile.Lap(StepPhase.FcBackward, ref tm);
             LayerNorm.Backward(dres, GL(ParameterTensor.Ln2W, l, C), GL(ParameterTensor.Ln2B, l, C), dln, A(_res2 + rc, (long)R * C), PL(ParameterTensor.Ln2W, l, p, C), A(_ln2Mean + r1, R), A(_ln2Rstd + r1, R), R, C);
             StepProfile.Lap(StepPhase.LayerNorm, ref tm);
             // dres now holds dLoss/d(res2); it flows to the block input unchanged, plus the attention branch.
-            LinearBackward(datty, GL(ParameterTensor.AttProjW, l, C * C), GL(ParameterTensor.AttProjB, l, C), dres, A(_atty + rc, (long)R * C), ParameterTensor.AttProjW, l, PL(ParameterTensor.AttProjW, l, p, C * C), R, C, C);
+            LinearBackward(datty, DW(ParameterTensor.AttProjW, l, C * C), GL(ParameterTensor.AttProjB, l, C), dres, A(_atty + rc, (long)R * C), ParameterTensor.AttProjW, l, PL(ParameterTensor.AttProjW, l, p, C * C), R, C, C);
             StepProfile.Lap(StepPhase.AttProjBackward, ref tm);
             dqkv.Clear(); dpreatt.Clear(); datt.Clear();
             StepProfile.Lap(StepPhase.ScratchClear, ref tm);
             Attention.Backward(dqkv, dpreatt, datt, datty, A(_qkv + 3 * rc, 3L * R * C), A(_att + (long)l * att, att), b, T, C, NH);
             StepProfile.Lap(StepPhase.Attention, ref tm);
-            LinearBackward(dln, GL(ParameterTensor.QkvW, l, 3 * C * C), GL(ParameterTensor.QkvB, l, 3 * C), dqkv, A(_ln1 + rc, (long)R * C), ParameterTensor.QkvW, l, PL(ParameterTensor.QkvW, l, p, 3 * C * C), R, C, 3 * C);
+            LinearBackward(dln, DW(ParameterTensor.QkvW, l, 3 * C * C), GL(ParameterTensor.QkvB, l, 3 * C), dqkv, A(_ln1 + rc, (long)R * C), ParameterTensor.QkvW, l, PL(ParameterTensor.QkvW, l, p, 3 * C * C), R, C, 3 * C);
             StepProfile.Lap(StepPhase.QkvBackward, ref tm);
             LayerNorm.Backward(dres, GL(ParameterTensor.Ln1W, l, C), GL(ParameterTensor.Ln1B, l, C), dln, A(resIn, (long)R * C), PL(ParameterTensor.Ln1W, l, p, C), A(_ln1Mean + r1, R), A(_ln1Rstd + r1, R), R, C);
             StepProfile.Lap(StepPhase.LayerNorm, ref tm);

@@ -38,9 +38,12 @@ internal sealed unsafe class Trainer : IDisposable
     private readonly int[] _active;
     private readonly int[] _planDst, _planSrc;
     // The plan grouped into runs of consecutive additions into the same destination: run g adds the
-    // buffers _runSrc[_runFirst[g].._runFirst[g+1]) to _runDst[g], in plan order (fused reduction).
-    private readonly nint[] _runDst, _runSrc;
+    // buffers of spheres _planSrc[_runFirst[g].._runFirst[g+1]) to sphere _runDst[g]'s, in plan order (fused reduction).
+    private readonly int[] _runDst;
     private readonly int[] _runFirst;
+    private readonly int _longestRun;
+    private readonly ParameterTensor[] _itemTensor;
+    private readonly int[] _itemWithin; // the item's start within its tensor
     private readonly int _root;
     private readonly int[] _itemStart, _itemLength;
     private readonly bool[] _itemDecay;
@@ -107,6 +110,7 @@ internal sealed unsafe class Trainer : IDisposable
         bool fuse = fuseWeightGradients && _overwrite && SphereWorkspace.SupportsDeferredWeightGradients(options.Precision);
         var rowsOf = new List<int>[S];
         for (int r = 0; r < options.BatchSize; r++) (rowsOf[LeafOfRow(r, options.HierarchyDepth)] ??= new List<int>()).Add(r);
+        (_planDst, _planSrc, _root) = BuildReductionPlan(Array.ConvertAll(rowsOf, r => r is not null), options.HierarchyDepth);
         _spheres = new SphereWorkspace?[S];
         var active = new List<int>();
         for (int s = 0; s < S; s++)
@@ -114,7 +118,9 @@ internal sealed unsafe class Trainer : IDisposable
             if (rowsOf[s] is null) continue;
             // NUMA-local: the arena and gradient buffer live on the node of the worker that owns the sphere.
             int node = executor is ControlProcess cp ? cp.Placements[cp.HomeWorkerOf(s)].NumaNode : -1;
-            _spheres[s] = new SphereWorkspace(s, rowsOf[s].ToArray(), options.SeqLen, Parameters.Layout, withGradients: true, node, _overwrite, options.Precision, fuse);
+            // Fused: only the root's buffer receives the weight matrices' gradients; the others hold the small tensors.
+            _spheres[s] = new SphereWorkspace(s, rowsOf[s].ToArray(), options.SeqLen, Parameters.Layout, withGradients: true, node, _overwrite, options.Precision,
+                deferWeightGradients: fuse, compactGradients: fuse && s != _root);
             active.Add(s);
         }
         _active = active.ToArray();
@@ -128,13 +134,12 @@ internal sealed unsafe class Trainer : IDisposable
         // With stealing, a sphere may first run on any worker mid-run; size every worker's GEMM
         // scratch now so the steady state allocates nothing on any thread.
         executor.RunOnEachWorker(new GemmWarmUp(Math.Max(4 * options.Model.Channels, options.Model.PaddedVocabSize)));
-        (_planDst, _planSrc, _root) = BuildReductionPlan(_spheres, options.HierarchyDepth);
-        var runDst = new List<nint>(); var runFirst = new List<int>();
+        var runDst = new List<int>(); var runFirst = new List<int>();
         for (int k = 0; k < _planDst.Length; k++)
-            if (k == 0 || _planDst[k] != _planDst[k - 1]) { runDst.Add((nint)_spheres[_planDst[k]]!.GradientPointer); runFirst.Add(k); }
+            if (k == 0 || _planDst[k] != _planDst[k - 1]) { runDst.Add(_planDst[k]); runFirst.Add(k); }
         runFirst.Add(_planDst.Length);
         _runDst = runDst.ToArray(); _runFirst = runFirst.ToArray();
-        _runSrc = Array.ConvertAll(_planSrc, s => (nint)_spheres[s]!.GradientPointer);
+        for (int g = 0; g + 1 < _runFirst.Length; g++) _longestRun = Math.Max(_longestRun, _runFirst[g + 1] - _runFirst[g]);
         if (fuse)
         {
             _fused = new FusedWeightGradients(_spheres, _active, _planDst, _planSrc, _root, Parameters.Layout);
@@ -143,16 +148,19 @@ internal sealed unsafe class Trainer : IDisposable
 
         // Items: slices of the parameter vector that never straddle a tensor (decay differs per tensor).
         var starts = new List<int>(); var lengths = new List<int>(); var decay = new List<bool>(); var fused = new List<bool>();
+        var tensors = new List<ParameterTensor>(); var within = new List<int>();
         foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
         {
             int off = Parameters.Layout.Offset(t), size = Parameters.Layout.Size(t);
             for (int i = 0; i < size; i += SliceFloats)
             {
                 starts.Add(off + i); lengths.Add(Math.Min(SliceFloats, size - i)); decay.Add(ParameterLayout.IsDecayed(t));
-                fused.Add(_fused is not null && t is ParameterTensor.Wte or ParameterTensor.QkvW or ParameterTensor.AttProjW or ParameterTensor.FcW or ParameterTensor.FcProjW);
+                fused.Add(_fused is not null && SphereWorkspace.IsDeferred(t));
+                tensors.Add(t); within.Add(i);
             }
         }
         _itemStart = starts.ToArray(); _itemLength = lengths.ToArray(); _itemDecay = decay.ToArray(); _itemFused = fused.ToArray();
+        _itemTensor = tensors.ToArray(); _itemWithin = within.ToArray();
         _itemSquares = new double[_itemStart.Length];
         _sphereWork = new SphereWork(this);
         _reduceWork = new ReduceWork(this);
@@ -212,11 +220,11 @@ internal sealed unsafe class Trainer : IDisposable
     /// first child with rows, and the other children are added to it in index order. Returns the
     /// (destination, source) additions in execution order and the sphere whose buffer ends up holding the root.
     /// </summary>
-    private static (int[] Dst, int[] Src, int Root) BuildReductionPlan(SphereWorkspace?[] spheres, int depth)
+    private static (int[] Dst, int[] Src, int Root) BuildReductionPlan(bool[] hasRows, int depth)
     {
-        int n = spheres.Length;
+        int n = hasRows.Length;
         var rep = new int[n];
-        for (int s = 0; s < n; s++) rep[s] = spheres[s] is null ? -1 : s;
+        for (int s = 0; s < n; s++) rep[s] = hasRows[s] ? s : -1;
         var dst = new List<int>(); var src = new List<int>();
         for (int level = depth; level > 0; level--)
         {
@@ -396,8 +404,16 @@ internal sealed unsafe class Trainer : IDisposable
             if (t._itemFused[itemIndex]) { } // FusedWeightGradients has written the root's slice
             else if (t._overwrite)
             {
+                // Buffers may be compact (fused scheme): find the item's slice through its tensor in each.
+                ParameterTensor tensor = t._itemTensor[itemIndex];
+                int within = t._itemWithin[itemIndex];
+                Span<nint> sources = stackalloc nint[t._longestRun];
                 for (int g = 0; g + 1 < t._runFirst.Length; g++)
-                    AddRun((float*)t._runDst[g] + start, t._runSrc, t._runFirst[g], t._runFirst[g + 1], start, len);
+                {
+                    int first = t._runFirst[g], count = t._runFirst[g + 1] - first;
+                    for (int k = 0; k < count; k++) sources[k] = (nint)(t._spheres[t._planSrc[first + k]]!.TensorGradient(tensor) + within);
+                    AddRun(t._spheres[t._runDst[g]]!.TensorGradient(tensor) + within, sources[..count], len);
+                }
             }
             else
             {
@@ -420,7 +436,7 @@ internal sealed unsafe class Trainer : IDisposable
     /// float additions, in the same order, as one <see cref="VectorMath.AddTo"/> pass per source, but
     /// each element is loaded and stored once instead of once per source.
     /// </summary>
-    private static void AddRun(float* dst, nint[] sources, int first, int end, int offset, int len)
+    private static void AddRun(float* dst, ReadOnlySpan<nint> sources, int len)
     {
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -428,14 +444,14 @@ internal sealed unsafe class Trainer : IDisposable
             for (; i + 8 <= len; i += 8)
             {
                 var v = Vector256.Load(dst + i);
-                for (int k = first; k < end; k++) v += Vector256.Load((float*)sources[k] + offset + i);
+                foreach (nint src in sources) v += Vector256.Load((float*)src + i);
                 v.Store(dst + i);
             }
         }
         for (; i < len; i++)
         {
             float v = dst[i];
-            for (int k = first; k < end; k++) v += ((float*)sources[k])[offset + i];
+            foreach (nint src in sources) v += ((float*)src)[i];
             dst[i] = v;
         }
     }

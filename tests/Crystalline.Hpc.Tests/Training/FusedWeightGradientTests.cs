@@ -108,6 +108,26 @@ public class FusedWeightGradientTests
     }
 
     [Fact]
+    public void Spheres_other_than_the_root_hold_only_the_small_gradients()
+    {
+        using var trainer = new Trainer(Options(13, 3, 1, Wide), new SequentialExecutor(1));
+        var lay = trainer.Parameters.Layout;
+        long small = 0;
+        foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>()) if (!SphereWorkspace.IsDeferred(t)) small += lay.Size(t);
+        SphereWorkspace root = trainer.Sphere(0)!, other = trainer.Sphere(5)!;
+        Assert.False(root.HasCompactGradients);
+        Assert.Equal(4L * lay.Count, root.GradientBytes);
+        Assert.True(other.HasCompactGradients);
+        Assert.Equal(4 * small, other.GradientBytes);
+        Assert.True(other.HasGradient(ParameterTensor.Ln1W));
+        Assert.False(other.HasGradient(ParameterTensor.QkvW));
+        Assert.Throws<InvalidOperationException>(() => { unsafe { _ = other.TensorGradient(ParameterTensor.Wte); } });
+        Assert.Throws<InvalidOperationException>(() => { unsafe { _ = other.GradientPointer; } });
+        // Deferred but full-size (the root's arrangement) and compact without deferring.
+        Assert.Throws<ArgumentException>(() => new SphereWorkspace(0, [0], 3, new ParameterLayout(Tiny), withGradients: true, compactGradients: true));
+    }
+
+    [Fact]
     public void Deferring_without_overwriting_gradients_is_refused()
     {
         var lay = new ParameterLayout(Tiny);

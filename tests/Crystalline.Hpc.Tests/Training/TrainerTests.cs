@@ -357,7 +357,11 @@ public class TrainerTests
             long bytes = 4 * floats + 8 * R;
             Assert.True(ws.DefersWeightGradients);
             Assert.InRange(ws.ArenaBytes, bytes, bytes + 64 * 64); // 64-byte alignment padding per slice
-            Assert.Equal(4L * tr.Parameters.Count, ws.GradientBytes);
+            // the reduction's root holds every gradient; the others only the tensors their backward writes
+            long small = 0;
+            foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>()) if (!SphereWorkspace.IsDeferred(t)) small += tr.Parameters.Layout.Size(t);
+            Assert.Equal(s == tr.ActiveSpheres[0] ? 4L * tr.Parameters.Count : 4 * small, ws.GradientBytes);
+            Assert.Equal(s != tr.ActiveSpheres[0], ws.HasCompactGradients);
             // the matrices' inputs packed for their dW GEMMs: R × (each matrix's input channels rounded up to whole panels)
             int nr = Crystalline.Hpc.Kernels.Gemm.SgemmDriver.PanelWidth(Crystalline.Hpc.Kernels.KernelDispatch.Resolve(Crystalline.Hpc.Kernels.VectorWidth.Auto));
             long Padded(long n) => (n + nr - 1) / nr * nr;
