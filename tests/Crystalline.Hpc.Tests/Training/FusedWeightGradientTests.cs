@@ -95,8 +95,13 @@ public class FusedWeightGradientTests
     }
 
     [Fact]
-    public void The_legacy_and_per_sphere_schemes_do_not_fuse()
+    public void The_legacy_and_per_sphere_schemes_do_not_fuse_and_the_default_fuses_only_small_spheres()
     {
+        var longRows = Wide with { MaxSeqLen = 129 };
+        using var many = new Trainer(Options(2, 129, 1, longRows), new SequentialExecutor(1));
+        Assert.False(many.FusesWeightGradients); // 129 tokens in a sphere: its own dW GEMM is the faster one
+        using var few = new Trainer(Options(2, 128, 1, longRows), new SequentialExecutor(1));
+        Assert.True(few.FusesWeightGradients);
         using var legacy = new Trainer(Options(13, 3, 1), new SequentialExecutor(1), legacyGradientZeroing: true);
         Assert.False(legacy.FusesWeightGradients);
         Assert.False(legacy.Sphere(0)!.DefersWeightGradients);
