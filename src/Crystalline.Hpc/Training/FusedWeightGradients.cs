@@ -14,12 +14,14 @@ namespace Crystalline.Hpc.Training;
 /// </summary>
 /// <remarks>
 /// Why: at gpt2-124M every sphere otherwise writes 498 MB of gradients that the reduction reads back
-/// (B=4: ≈ 2.5 GB of a step's ≈ 10 GB of memory traffic), which the two cores share while the GEMMs
-/// scale. Bits: each sphere's block is the same GEMM on the same values with the same k order as the
+/// (B=4: ≈ 2.5 GB of a step's ≈ 10 GB of memory traffic, counted from the buffer sizes), which the two
+/// cores share while the GEMMs scale, and holds them. Measured (docs/training.md, fourth session): B=4,
+/// T=64 on 2 threads 1,193 against 1,342 ms/step, 3.4 against 4.7 GB; at 256 tokens per sphere the
+/// spheres' own dW GEMMs are faster, so the trainer fuses only up to 128. Bits: each sphere's block is the same GEMM on the same values with the same k order as the
 /// sphere's own full dW GEMM (an element's sum does not depend on the rows beside it), the embedding
 /// rows follow in the same token order, and the blocks are added in plan order — so the result equals
 /// the per-sphere buffers' tree reduction bit for bit (tested), for any worker count.
-/// Memory: per worker, as many block-sized slots as the plan keeps alive at once (one for a flat plan).
+/// Memory: per thread, as many block-sized slots as the plan keeps alive at once (one for a flat plan).
 /// </remarks>
 internal sealed unsafe class FusedWeightGradients : IParallelWork
 {

@@ -74,13 +74,7 @@ public class FusedWeightGradientTests
         using var trainer = new Trainer(Options(B, T, 1, Wide), new PoolExecutor(1, 2), weights);
         Assert.True(trainer.FusesWeightGradients);
         double loss = trainer.ComputeGradients(inp, tgt);
-        Assert.True(Math.Abs(loss - lref) / lref < 1e-5, $"loss {loss} vs reference {lref}");
-        var lay = trainer.Parameters.Layout;
-        foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
-        {
-            double rel = RelativeError(trainer.Gradient.Slice(lay.Offset(t), lay.Size(t)), gref.AsSpan(lay.Offset(t), lay.Size(t)));
-            Assert.True(rel < 1e-5, $"{ParameterLayout.Name(t)}: relative error {rel:E2}");
-        }
+        AssertMatchesReference(trainer, loss, lref, gref);
     }
 
     [Theory]

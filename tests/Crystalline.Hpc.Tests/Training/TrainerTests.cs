@@ -26,13 +26,7 @@ public class TrainerTests
 
         using var trainer = new Trainer(Options(B, T, depth), new PoolExecutor(depth, 2), weights);
         double loss = trainer.ComputeGradients(inp, tgt);
-        Assert.True(Math.Abs(loss - lref) / lref < 1e-5, $"loss {loss} vs reference {lref}");
-        var lay = trainer.Parameters.Layout;
-        foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
-        {
-            double rel = RelativeError(trainer.Gradient.Slice(lay.Offset(t), lay.Size(t)), gref.AsSpan(lay.Offset(t), lay.Size(t)));
-            Assert.True(rel < 1e-5, $"{ParameterLayout.Name(t)}: relative error {rel:E2}");
-        }
+        AssertMatchesReference(trainer, loss, lref, gref);
     }
 
     [Theory]
@@ -52,13 +46,7 @@ public class TrainerTests
         var gref = new double[pd.Length];
         double lref = ReferenceGpt<double>.Run(cfg, pd, inp, tgt, B, T, gref);
         double loss = trainer.ComputeGradients(inp, tgt);
-        Assert.True(Math.Abs(loss - lref) / lref < 1e-5, $"loss {loss} vs reference {lref}");
-        var lay = trainer.Parameters.Layout;
-        foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
-        {
-            double rel = RelativeError(trainer.Gradient.Slice(lay.Offset(t), lay.Size(t)), gref.AsSpan(lay.Offset(t), lay.Size(t)));
-            Assert.True(rel < 1e-5, $"{ParameterLayout.Name(t)}: relative error {rel:E2}");
-        }
+        AssertMatchesReference(trainer, loss, lref, gref);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Xunit;
 using Crystalline.Hpc.Model;
 using Crystalline.Hpc.Scheduling;
 using Crystalline.Hpc.Training;
@@ -28,6 +29,18 @@ internal static class TrainingTestUtil
         var p = new GptParameters(cfg);
         for (int i = 0; i < values.Length; i++) p.All[i] = (float)values[i];
         return p;
+    }
+
+    /// <summary>The loss and every gradient tensor of <paramref name="trainer"/>'s last ComputeGradients within 1e-5 relative of the double reference.</summary>
+    public static void AssertMatchesReference(Trainer trainer, double loss, double referenceLoss, double[] referenceGradient)
+    {
+        Assert.True(Math.Abs(loss - referenceLoss) / referenceLoss < 1e-5, $"loss {loss} vs reference {referenceLoss}");
+        var lay = trainer.Parameters.Layout;
+        foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
+        {
+            double rel = RelativeError(trainer.Gradient.Slice(lay.Offset(t), lay.Size(t)), referenceGradient.AsSpan(lay.Offset(t), lay.Size(t)));
+            Assert.True(rel < 1e-5, $"{ParameterLayout.Name(t)}: relative error {rel:E2}");
+        }
     }
 
     /// <summary>‖a − b‖ / ‖b‖ over one tensor.</summary>
