@@ -102,8 +102,30 @@ public sealed class ParameterLayout
     };
 
     /// <summary>True for the matrices that get weight decay (embeddings and projection weights), false for biases and layernorm parameters.</summary>
-    public static bool IsDecayed(ParameterTensor t) =>
-        t is ParameterTensor.Wte or ParameterTensor.Wpe or ParameterTensor.QkvW or ParameterTensor.AttProjW or ParameterTensor.FcW or ParameterTensor.FcProjW;
+    public static bool IsDecayed(ParameterTensor t) => t == ParameterTensor.Wpe || IsLinearWeight(t);
+
+    /// <summary>True for the linear layers' weight matrices: the four of each block and wte, the tied LM head's.</summary>
+    public static bool IsLinearWeight(ParameterTensor t) =>
+        t is ParameterTensor.Wte or ParameterTensor.QkvW or ParameterTensor.AttProjW or ParameterTensor.FcW or ParameterTensor.FcProjW;
+
+    /// <summary>
+    /// A linear weight matrix's shape per layer, stored row-major as output channels × input channels
+    /// (wte as the LM head: Vp × C, one "layer").
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="t"/> is not a linear weight.</exception>
+    public (int OutChannels, int InChannels) MatrixShape(ParameterTensor t)
+    {
+        int C = Config.Channels;
+        return t switch
+        {
+            ParameterTensor.Wte => (Config.PaddedVocabSize, C),
+            ParameterTensor.QkvW => (3 * C, C),
+            ParameterTensor.AttProjW => (C, C),
+            ParameterTensor.FcW => (4 * C, C),
+            ParameterTensor.FcProjW => (C, 4 * C),
+            _ => throw new ArgumentOutOfRangeException(nameof(t), t, "not a linear weight matrix"),
+        };
+    }
 
     /// <summary>Total parameter count of <paramref name="c"/> (64-bit, so oversized shapes can be rejected).</summary>
     public static long CountParameters(GptConfig c)

@@ -77,18 +77,19 @@ internal sealed unsafe class FusedWeightGradients : IParallelWork
         int C = cfg.Channels;
         _channels = C;
         var items = new List<Item>();
-        void Add(ParameterTensor t, int layer, long offset, int outChannels, int inChannels)
+        void Add(ParameterTensor t, int layer)
         {
+            var (outChannels, inChannels) = layout.MatrixShape(t);
             for (int r = 0; r < outChannels; r += BlockRows)
-                items.Add(new Item(t, layer, offset, r, Math.Min(BlockRows, outChannels - r), inChannels, outChannels));
+                items.Add(new Item(t, layer, layout.LayerOffset(t, layer), r, Math.Min(BlockRows, outChannels - r), inChannels, outChannels));
         }
-        Add(ParameterTensor.Wte, 0, layout.Offset(ParameterTensor.Wte), cfg.PaddedVocabSize, C);
+        Add(ParameterTensor.Wte, 0);
         for (int l = 0; l < cfg.NumLayers; l++)
         {
-            Add(ParameterTensor.QkvW, l, layout.LayerOffset(ParameterTensor.QkvW, l), 3 * C, C);
-            Add(ParameterTensor.AttProjW, l, layout.LayerOffset(ParameterTensor.AttProjW, l), C, C);
-            Add(ParameterTensor.FcW, l, layout.LayerOffset(ParameterTensor.FcW, l), 4 * C, C);
-            Add(ParameterTensor.FcProjW, l, layout.LayerOffset(ParameterTensor.FcProjW, l), C, 4 * C);
+            Add(ParameterTensor.QkvW, l);
+            Add(ParameterTensor.AttProjW, l);
+            Add(ParameterTensor.FcW, l);
+            Add(ParameterTensor.FcProjW, l);
         }
         _items = items.ToArray();
 

@@ -33,26 +33,26 @@ internal sealed unsafe class PackedWeights : IDisposable, IParallelWork
     private PackedWeights(ParameterLayout layout, VectorWidth width, GemmPrecision precision)
     {
         _layout = layout;
-        GptConfig cfg = layout.Config;
-        int C = cfg.Channels, Vp = cfg.PaddedVocabSize;
-        _layers = cfg.NumLayers;
+        _layers = layout.Config.NumLayers;
         var ops = new List<PackedOperand>();
         var offsets = new List<long>();
         var lds = new List<int>();
-        void Add(long offset, int outChannels, int inChannels)
+        void Add(ParameterTensor t, int layer)
         {
             // Forward: op(B) = Wᵀ (k = in, n = out), W stored out×in. Backward: op(B) = W (k = out, n = in).
+            var (outChannels, inChannels) = layout.MatrixShape(t);
+            long offset = layout.LayerOffset(t, layer);
             ops.Add(new PackedOperand(inChannels, outChannels, transB: true, width, precision)); offsets.Add(offset); lds.Add(inChannels);
             ops.Add(new PackedOperand(outChannels, inChannels, transB: false, width, precision)); offsets.Add(offset); lds.Add(inChannels);
         }
         for (int l = 0; l < _layers; l++)
         {
-            Add(layout.LayerOffset(ParameterTensor.QkvW, l), 3 * C, C);
-            Add(layout.LayerOffset(ParameterTensor.AttProjW, l), C, C);
-            Add(layout.LayerOffset(ParameterTensor.FcW, l), 4 * C, C);
-            Add(layout.LayerOffset(ParameterTensor.FcProjW, l), C, 4 * C);
+            Add(ParameterTensor.QkvW, l);
+            Add(ParameterTensor.AttProjW, l);
+            Add(ParameterTensor.FcW, l);
+            Add(ParameterTensor.FcProjW, l);
         }
-        Add(layout.Offset(ParameterTensor.Wte), Vp, C);
+        Add(ParameterTensor.Wte, 0);
         _operands = ops.ToArray();
         _sourceOffset = offsets.ToArray();
         _sourceLd = lds.ToArray();

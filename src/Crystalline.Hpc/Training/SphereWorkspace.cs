@@ -110,7 +110,7 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
         {
             if (!compactGradients) _gradOffset[(int)t] = layout.Offset(t);
-            else if (!IsDeferred(t)) { _gradOffset[(int)t] = gradientFloats; gradientFloats += layout.Size(t); }
+            else if (!ParameterLayout.IsLinearWeight(t)) { _gradOffset[(int)t] = gradientFloats; gradientFloats += layout.Size(t); }
             else _gradOffset[(int)t] = -1;
         }
         if (withGradients) _grads = new AlignedBuffer<float>(compactGradients ? Math.Max(1, gradientFloats) : layout.Count, numaNode);
@@ -118,24 +118,15 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         {
             int tokens = checked((int)R);
             _packedInputs = new PackedOperand[4 * L + 1];
-            for (int l = 0; l < L; l++)
-            {
-                _packedInputs[4 * l] = new PackedOperand(tokens, (int)C, transB: false, precision: precision);
-                _packedInputs[4 * l + 1] = new PackedOperand(tokens, (int)C, transB: false, precision: precision);
-                _packedInputs[4 * l + 2] = new PackedOperand(tokens, (int)C, transB: false, precision: precision);
-                _packedInputs[4 * l + 3] = new PackedOperand(tokens, 4 * (int)C, transB: false, precision: precision);
-            }
-            _packedInputs[4 * L] = new PackedOperand(tokens, (int)C, transB: false, precision: precision);
+            foreach (ParameterTensor t in new[] { ParameterTensor.QkvW, ParameterTensor.AttProjW, ParameterTensor.FcW, ParameterTensor.FcProjW, ParameterTensor.Wte })
+                for (int l = 0; l < (t == ParameterTensor.Wte ? 1 : L); l++)
+                    _packedInputs[PackedInputIndex(t, l)] = new PackedOperand(tokens, layout.MatrixShape(t).InChannels, transB: false, precision: precision);
         }
     }
 
     /// <summary>True when the GEMM at <paramref name="precision"/> packs its operands, so weight gradients can be deferred.</summary>
     public static bool SupportsDeferredWeightGradients(GemmPrecision precision) =>
         SgemmDriver.PanelWidth(KernelDispatch.Resolve(VectorWidth.Auto), precision) != 0;
-
-    /// <summary>The tensors whose gradients the trainer makes when the backward defers them: the weight matrices (wte with the LM head's).</summary>
-    public static bool IsDeferred(ParameterTensor t) =>
-        t is ParameterTensor.Wte or ParameterTensor.QkvW or ParameterTensor.AttProjW or ParameterTensor.FcW or ParameterTensor.FcProjW;
 
     /// <summary>True when this sphere's gradient buffer holds tensor <paramref name="t"/> (always, unless compact).</summary>
     public bool HasGradient(ParameterTensor t) => _grads is not null && _gradOffset[(int)t] >= 0;
@@ -154,23 +145,20 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     /// <summary>True when the backward leaves the weight matrices' gradients to the trainer (see the constructor).</summary>
     public bool DefersWeightGradients => _deferred;
 
-    private static int MatrixIndex(ParameterTensor t, int layer) => t switch
+    // Per layer qkv, attproj, fc, fcproj, then the LM head.
+    private int PackedInputIndex(ParameterTensor t, int layer) => t switch
     {
         ParameterTensor.QkvW => 4 * layer,
         ParameterTensor.AttProjW => 4 * layer + 1,
         ParameterTensor.FcW => 4 * layer + 2,
         ParameterTensor.FcProjW => 4 * layer + 3,
-        ParameterTensor.Wte => -1,
+        ParameterTensor.Wte => 4 * _cfg.NumLayers,
         _ => throw new ArgumentOutOfRangeException(nameof(t), t, "not a weight matrix"),
     };
 
     /// <summary>Deferred mode, after <see cref="Backward"/>: the input of matrix <paramref name="t"/> (layer
     /// <paramref name="layer"/>) packed as op(B) of dW = doutputᵀ·input (k = this sphere's tokens).</summary>
-    public PackedOperand PackedInput(ParameterTensor t, int layer)
-    {
-        int i = MatrixIndex(t, layer);
-        return _packedInputs![i < 0 ? 4 * _cfg.NumLayers : i];
-    }
+    public PackedOperand PackedInput(ParameterTensor t, int layer) => _packedInputs![PackedInputIndex(t, layer)];
 
     /// <summary>Deferred mode, after <see cref="Backward"/>: doutput of matrix <paramref name="t"/> (layer
     /// <paramref name="layer"/>), tokens × output channels, row-major (the LM head's: dlogits, tokens × Vp).</summary>

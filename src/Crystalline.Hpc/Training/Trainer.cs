@@ -58,7 +58,6 @@ internal sealed unsafe class Trainer : IDisposable
     // The weight matrices' gradients computed and tree-reduced block by block after the epoch (see
     // FusedWeightGradients); null: every sphere writes them into its own buffer and ReduceWork adds them.
     private readonly FusedWeightGradients? _fused;
-    private readonly bool[] _itemFused;
     // The weight matrices packed for the GEMM kernel, refreshed before every forward (the optimizer or a
     // caller may have changed the weights since): once per step instead of once per sphere and GEMM.
     private readonly PackedWeights? _packed;
@@ -154,7 +153,7 @@ internal sealed unsafe class Trainer : IDisposable
         }
 
         // Items: slices of the parameter vector that never straddle a tensor (decay differs per tensor).
-        var starts = new List<int>(); var lengths = new List<int>(); var decay = new List<bool>(); var fused = new List<bool>();
+        var starts = new List<int>(); var lengths = new List<int>(); var decay = new List<bool>();
         var tensors = new List<ParameterTensor>(); var within = new List<int>();
         foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
         {
@@ -162,11 +161,10 @@ internal sealed unsafe class Trainer : IDisposable
             for (int i = 0; i < size; i += SliceFloats)
             {
                 starts.Add(off + i); lengths.Add(Math.Min(SliceFloats, size - i)); decay.Add(ParameterLayout.IsDecayed(t));
-                fused.Add(_fused is not null && SphereWorkspace.IsDeferred(t));
                 tensors.Add(t); within.Add(i);
             }
         }
-        _itemStart = starts.ToArray(); _itemLength = lengths.ToArray(); _itemDecay = decay.ToArray(); _itemFused = fused.ToArray();
+        _itemStart = starts.ToArray(); _itemLength = lengths.ToArray(); _itemDecay = decay.ToArray();
         _itemTensor = tensors.ToArray(); _itemWithin = within.ToArray();
         _itemSquares = new double[_itemStart.Length];
         _sphereWork = new SphereWork(this);
@@ -408,7 +406,7 @@ internal sealed unsafe class Trainer : IDisposable
         {
             long tm = StepProfile.Start();
             int start = t._itemStart[itemIndex], len = t._itemLength[itemIndex];
-            if (t._itemFused[itemIndex]) { } // FusedWeightGradients has written the root's slice
+            if (t._fused is not null && ParameterLayout.IsLinearWeight(t._itemTensor[itemIndex])) { } // FusedWeightGradients has written the root's slice
             else if (t._overwrite)
             {
                 // Buffers may be compact (fused scheme): find the item's slice through its tensor in each.

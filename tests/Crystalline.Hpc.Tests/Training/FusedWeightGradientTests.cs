@@ -112,7 +112,7 @@ public class FusedWeightGradientTests
         using var trainer = new Trainer(Options(13, 3, 1, Wide), new SequentialExecutor(1));
         var lay = trainer.Parameters.Layout;
         long small = 0;
-        foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>()) if (!SphereWorkspace.IsDeferred(t)) small += lay.Size(t);
+        foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>()) if (!ParameterLayout.IsLinearWeight(t)) small += lay.Size(t);
         SphereWorkspace root = trainer.Sphere(0)!, other = trainer.Sphere(5)!;
         Assert.False(root.HasCompactGradients);
         Assert.Equal(4L * lay.Count, root.GradientBytes);

@@ -347,7 +347,7 @@ public class TrainerTests
             Assert.InRange(ws.ArenaBytes, bytes, bytes + 64 * 64); // 64-byte alignment padding per slice
             // the reduction's root holds every gradient; the others only the tensors their backward writes
             long small = 0;
-            foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>()) if (!SphereWorkspace.IsDeferred(t)) small += tr.Parameters.Layout.Size(t);
+            foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>()) if (!ParameterLayout.IsLinearWeight(t)) small += tr.Parameters.Layout.Size(t);
             Assert.Equal(s == tr.ActiveSpheres[0] ? 4L * tr.Parameters.Count : 4 * small, ws.GradientBytes);
             Assert.Equal(s != tr.ActiveSpheres[0], ws.HasCompactGradients);
             // the matrices' inputs packed for their dW GEMMs: R × (each matrix's input channels rounded up to whole panels)
