@@ -8,13 +8,14 @@ using Crystalline.Hpc.Training;
 namespace Crystalline.Hpc.Benchmarks.Training;
 
 /// <summary>
-/// <c>-- train-step [--model gpt2-124M] [--shapes 4x64,12x256] [--threads 1,2] [--steps 5] [--warmup 1] [--peak-gflops-per-core 210] [--profile] [--gradients auto,fused,sphere,unpacked,legacy] [--precision fp32,bf16]</c>:
+/// <c>-- train-step [--model gpt2-124M] [--shapes 4x64,12x256] [--threads 1,2] [--steps 5] [--warmup 1] [--peak-gflops-per-core 210] [--profile] [--gradients auto,lockstep,fused,sphere,unpacked,legacy] [--precision fp32,bf16]</c>:
 /// ms/step, tokens/s, share of time in spheres/sync/reduction/optimizer, and model FLOP/s
 /// (6·N + 12·L·C·T per token, the usual count) as a share of the FMA peak. Random tokens, real steps.
 /// <c>--profile</c> adds a table of thread CPU time per kernel phase (<see cref="StepProfile"/>), summed
 /// over workers, per step. <c>--gradients</c> runs each shape and thread count once per gradient
 /// scheme, side by side in one process (all give the same weights bit for bit): auto (the default): the trainer's
-/// own choice (fused when no sphere holds more than 128 tokens, else sphere); fused: the weight
+/// own choice (lockstep when no sphere holds more than 128 tokens, else sphere); lockstep: as fused, but the spheres
+/// run stage by stage together and every weight product serves all their rows at once (<see cref="LockstepPass"/>); fused: the weight
 /// matrices' gradients made and tree-reduced block by block after the spheres' epoch (<see cref="FusedWeightGradients"/>),
 /// the rest written with β = 0 and no zeroing pass, weights pre-packed once per step; sphere: every sphere writes
 /// all its gradients into its own buffer and the reduction adds the buffers; unpacked: as sphere, but every GEMM
@@ -35,7 +36,7 @@ internal static class TrainStepBench
         int steps = int.Parse(Arg("--steps", "5"), CultureInfo.InvariantCulture);
         int warm = int.Parse(Arg("--warmup", "1"), CultureInfo.InvariantCulture);
         string[] schemes = Arg("--gradients", "auto").Split(',');
-        if (schemes.Any(x => x is not ("auto" or "fused" or "sphere" or "legacy" or "unpacked"))) throw new ArgumentException("--gradients takes auto, fused, sphere, unpacked and/or legacy");
+        if (schemes.Any(x => x is not ("auto" or "lockstep" or "fused" or "sphere" or "legacy" or "unpacked"))) throw new ArgumentException("--gradients takes auto, lockstep, fused, sphere, unpacked and/or legacy");
         string[] precisions = Arg("--precision", "fp32").Split(',');
         if (precisions.Any(x => x is not ("fp32" or "bf16"))) throw new ArgumentException("--precision takes fp32 and/or bf16");
         // Every (gradient scheme, precision) pair is one variant, run in the order given for each thread count;
@@ -72,7 +73,8 @@ internal static class TrainStepBench
                 var precision = variant.Precision == "bf16" ? Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Bf16 : Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Fp32;
                 var opt = new TrainerOptions { Model = cfg, BatchSize = B, SeqLen = T, HierarchyDepth = 1, TotalSteps = 1000, WarmupSteps = 10, LearningRate = 1e-4f, Precision = precision };
                 using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = thr, HierarchyDepth = 1 });
-                using var tr = new Trainer(opt, cp, legacyGradientZeroing: scheme == "legacy", prepackWeights: scheme != "unpacked", fuseWeightGradients: scheme switch { "auto" => null, "fused" => true, _ => false });
+                using var tr = new Trainer(opt, cp, legacyGradientZeroing: scheme == "legacy", prepackWeights: scheme != "unpacked", fuseWeightGradients: scheme switch { "auto" => null, "fused" or "lockstep" => true, _ => false },
+                    lockstep: scheme switch { "auto" => null, "lockstep" => true, _ => false });
                 var rng = new Random(1);
                 int[] inp = new int[B * T], tgt = new int[B * T];
                 for (int i = 0; i < inp.Length; i++) { inp[i] = rng.Next(cfg.VocabSize); tgt[i] = rng.Next(cfg.VocabSize); }

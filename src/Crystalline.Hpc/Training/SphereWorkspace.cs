@@ -42,6 +42,7 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     // n = the matrix's input channels), per layer qkv, attproj, fc, fcproj, then the LM head.
     private readonly PackedOperand[]? _packedInputs;
     private readonly GemmPrecision _precision;
+    private readonly StepOp[] _forwardProgram, _backwardProgram;
 
     /// <param name="sphereIndex">Index of the leaf sphere.</param>
     /// <param name="rows">Batch rows it owns, ascending.</param>
@@ -76,6 +77,8 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         if (compactGradients && !deferWeightGradients)
             throw new ArgumentException("a compact gradient buffer needs deferred weight gradients (otherwise the backward writes every tensor)", nameof(compactGradients));
         _compact = compactGradients;
+        _forwardProgram = StepProgram.Forward(layout.Config.NumLayers);
+        _backwardProgram = StepProgram.Backward(layout.Config.NumLayers);
         _overwrite = overwriteGradients;
         _deferred = deferWeightGradients;
         _precision = precision;
@@ -236,57 +239,19 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     private ReadOnlySpan<float> P(ParameterTensor t, float* p) => new(p + _lay.Offset(t), _lay.Size(t));
     private ReadOnlySpan<float> PL(ParameterTensor t, int l, float* p, int size) => new(p + _lay.LayerOffset(t, l), size);
     private Span<float> G(ParameterTensor t) => new(TensorGradient(t), _lay.Size(t));
-    // A weight matrix's gradient: nowhere when deferred (the trainer makes it).
-    private Span<float> DW(ParameterTensor t, int l, int size) => _deferred ? Span<float>.Empty : GL(t, l, size);
     private Span<float> GL(ParameterTensor t, int l, int size) => new(TensorGradient(t) + (long)l * (_lay.Size(t) / _cfg.NumLayers), size);
 
     /// <summary>Forward pass of this sphere's rows against the weights at <paramref name="p"/>; sets <see cref="LossSum"/>.</summary>
+    /// <remarks>Walks <see cref="StepProgram.Forward"/> alone; <see cref="LockstepPass"/> walks the same program with
+    /// every sphere at once (the stages through <see cref="RunStage"/>, the products through <see cref="ProductArgs"/>).</remarks>
     public void Forward(float* p, PackedWeights? packed = null)
     {
         _packed = packed;
-        int b = RowCount, R = b * T, C = _cfg.Channels, NH = _cfg.NumHeads, V = _cfg.VocabSize, Vp = _cfg.PaddedVocabSize;
-        int att = b * NH * T * T;
-        long tm = StepProfile.Start();
-        Embedding.Forward(A(_encoded, (long)R * C), Inputs, P(ParameterTensor.Wte, p), P(ParameterTensor.Wpe, p), b, T, C);
-        StepProfile.Lap(StepPhase.Embedding, ref tm);
-        long resIn = _encoded;
-        for (int l = 0; l < _cfg.NumLayers; l++)
+        foreach (StepOp op in _forwardProgram)
         {
-            long rc = (long)l * R * C, r1 = (long)l * R;
-            LayerNorm.Forward(A(_ln1 + rc, (long)R * C), A(_ln1Mean + r1, R), A(_ln1Rstd + r1, R), A(resIn, (long)R * C),
-                PL(ParameterTensor.Ln1W, l, p, C), PL(ParameterTensor.Ln1B, l, p, C), R, C);
-            StepProfile.Lap(StepPhase.LayerNorm, ref tm);
-            LinearForward(A(_qkv + 3 * rc, 3L * R * C), A(_ln1 + rc, (long)R * C), ParameterTensor.QkvW, l, PL(ParameterTensor.QkvW, l, p, 3 * C * C), PL(ParameterTensor.QkvB, l, p, 3 * C), R, C, 3 * C);
-            StepProfile.Lap(StepPhase.QkvForward, ref tm);
-            Attention.Forward(A(_atty + rc, (long)R * C), A(_preatt + (long)l * att, att), A(_att + (long)l * att, att), A(_qkv + 3 * rc, 3L * R * C), b, T, C, NH);
-            StepProfile.Lap(StepPhase.Attention, ref tm);
-            LinearForward(A(_attproj + rc, (long)R * C), A(_atty + rc, (long)R * C), ParameterTensor.AttProjW, l, PL(ParameterTensor.AttProjW, l, p, C * C), PL(ParameterTensor.AttProjB, l, p, C), R, C, C);
-            StepProfile.Lap(StepPhase.AttProjForward, ref tm);
-            Residual.Forward(A(_res2 + rc, (long)R * C), A(resIn, (long)R * C), A(_attproj + rc, (long)R * C));
-            StepProfile.Lap(StepPhase.Residual, ref tm);
-            LayerNorm.Forward(A(_ln2 + rc, (long)R * C), A(_ln2Mean + r1, R), A(_ln2Rstd + r1, R), A(_res2 + rc, (long)R * C),
-                PL(ParameterTensor.Ln2W, l, p, C), PL(ParameterTensor.Ln2B, l, p, C), R, C);
-            StepProfile.Lap(StepPhase.LayerNorm, ref tm);
-            LinearForward(A(_fch + 4 * rc, 4L * R * C), A(_ln2 + rc, (long)R * C), ParameterTensor.FcW, l, PL(ParameterTensor.FcW, l, p, 4 * C * C), PL(ParameterTensor.FcB, l, p, 4 * C), R, C, 4 * C);
-            StepProfile.Lap(StepPhase.FcForward, ref tm);
-            Gelu.Forward(A(_fchGelu + 4 * rc, 4L * R * C), A(_fch + 4 * rc, 4L * R * C));
-            StepProfile.Lap(StepPhase.Gelu, ref tm);
-            LinearForward(A(_fcproj + rc, (long)R * C), A(_fchGelu + 4 * rc, 4L * R * C), ParameterTensor.FcProjW, l, PL(ParameterTensor.FcProjW, l, p, 4 * C * C), PL(ParameterTensor.FcProjB, l, p, C), R, 4 * C, C);
-            StepProfile.Lap(StepPhase.FcProjForward, ref tm);
-            Residual.Forward(A(_res3 + rc, (long)R * C), A(_res2 + rc, (long)R * C), A(_fcproj + rc, (long)R * C));
-            StepProfile.Lap(StepPhase.Residual, ref tm);
-            resIn = _res3 + rc;
+            if (op.IsProduct) RunProduct(in op, p);
+            else RunStage(in op, p, 0f);
         }
-        LayerNorm.Forward(A(_lnf, (long)R * C), A(_lnfMean, R), A(_lnfRstd, R), A(resIn, (long)R * C), P(ParameterTensor.LnfW, p), P(ParameterTensor.LnfB, p), R, C);
-        StepProfile.Lap(StepPhase.LayerNorm, ref tm);
-        LinearForward(A(_logits, (long)R * Vp), A(_lnf, (long)R * C), ParameterTensor.Wte, 0, P(ParameterTensor.Wte, p), ReadOnlySpan<float>.Empty, R, C, Vp);
-        StepProfile.Lap(StepPhase.LmHeadForward, ref tm);
-        SoftmaxCrossEntropy.Forward(A(_losses, R), A(_probs, (long)R * Vp), A(_logits, (long)R * Vp), Targets, R, V, Vp);
-        double sum = 0;
-        var losses = A(_losses, R);
-        for (int i = 0; i < R; i++) sum += losses[i];
-        LossSum = sum;
-        StepProfile.Lap(StepPhase.SoftmaxCe, ref tm);
     }
 
     /// <summary>
@@ -296,90 +261,280 @@ internal sealed unsafe class SphereWorkspace : IDisposable
     public void Backward(float* p, float lossScale, PackedWeights? packed = null)
     {
         _packed = packed;
+        foreach (StepOp op in _backwardProgram)
+        {
+            if (op.IsProduct) RunProduct(in op, p);
+            else RunStage(in op, p, lossScale);
+        }
+    }
+
+    /// <summary>Sets the packed weights the products read (null: each GEMM packs its weight itself) before a lockstep pass.</summary>
+    internal void UsePackedWeights(PackedWeights? packed) => _packed = packed;
+
+    // Shape glossary: R = this sphere's tokens (rows × T), C channels, Vp padded vocabulary, L layers.
+    // Every activation of layer l is the l-th R×(width) slice of its per-layer block in the arena.
+
+    /// <summary>One stage of <see cref="StepProgram"/> on this sphere (<paramref name="lossScale"/>: the backward's dLoss/dloss_i).</summary>
+    public void RunStage(in StepOp op, float* p, float lossScale)
+    {
         int b = RowCount, R = b * T, C = _cfg.Channels, NH = _cfg.NumHeads, V = _cfg.VocabSize, Vp = _cfg.PaddedVocabSize, L = _cfg.NumLayers;
-        int att = b * NH * T * T;
+        int att = b * NH * T * T, l = op.Layer;
+        long rc = (long)l * R * C, r1 = (long)l * R;
         long tm = StepProfile.Start();
-        if (_overwrite)
+        switch (op.Stage)
         {
-            // Tensors the backward accumulates into from their first contribution; everything else is overwritten.
-            G(ParameterTensor.Wpe).Clear();
-            G(ParameterTensor.Ln1W).Clear(); G(ParameterTensor.Ln1B).Clear();
-            G(ParameterTensor.Ln2W).Clear(); G(ParameterTensor.Ln2B).Clear();
-            G(ParameterTensor.LnfW).Clear(); G(ParameterTensor.LnfB).Clear();
+            case SphereStage.Embedding:
+                Embedding.Forward(A(_encoded, (long)R * C), Inputs, P(ParameterTensor.Wte, p), P(ParameterTensor.Wpe, p), b, T, C);
+                StepProfile.Lap(StepPhase.Embedding, ref tm);
+                break;
+            case SphereStage.BlockInput:
+            {
+                if (l > 0) { MakeBlockOutput(l - 1); StepProfile.Lap(StepPhase.Residual, ref tm); }
+                long resIn = BlockInput(l);
+                LayerNorm.Forward(A(_ln1 + rc, (long)R * C), A(_ln1Mean + r1, R), A(_ln1Rstd + r1, R), A(resIn, (long)R * C),
+                    PL(ParameterTensor.Ln1W, l, p, C), PL(ParameterTensor.Ln1B, l, p, C), R, C);
+                StepProfile.Lap(StepPhase.LayerNorm, ref tm);
+                break;
+            }
+            case SphereStage.Attention:
+                Attention.Forward(A(_atty + rc, (long)R * C), A(_preatt + (long)l * att, att), A(_att + (long)l * att, att), A(_qkv + 3 * rc, 3L * R * C), b, T, C, NH);
+                StepProfile.Lap(StepPhase.Attention, ref tm);
+                break;
+            case SphereStage.MlpInput:
+                Residual.Forward(A(_res2 + rc, (long)R * C), A(BlockInput(l), (long)R * C), A(_attproj + rc, (long)R * C));
+                StepProfile.Lap(StepPhase.Residual, ref tm);
+                LayerNorm.Forward(A(_ln2 + rc, (long)R * C), A(_ln2Mean + r1, R), A(_ln2Rstd + r1, R), A(_res2 + rc, (long)R * C),
+                    PL(ParameterTensor.Ln2W, l, p, C), PL(ParameterTensor.Ln2B, l, p, C), R, C);
+                StepProfile.Lap(StepPhase.LayerNorm, ref tm);
+                break;
+            case SphereStage.Gelu:
+                Gelu.Forward(A(_fchGelu + 4 * rc, 4L * R * C), A(_fch + 4 * rc, 4L * R * C));
+                StepProfile.Lap(StepPhase.Gelu, ref tm);
+                break;
+            case SphereStage.HeadInput:
+            {
+                if (L > 0) { MakeBlockOutput(L - 1); StepProfile.Lap(StepPhase.Residual, ref tm); }
+                long resIn = BlockInput(L);
+                LayerNorm.Forward(A(_lnf, (long)R * C), A(_lnfMean, R), A(_lnfRstd, R), A(resIn, (long)R * C), P(ParameterTensor.LnfW, p), P(ParameterTensor.LnfB, p), R, C);
+                StepProfile.Lap(StepPhase.LayerNorm, ref tm);
+                break;
+            }
+            case SphereStage.Loss:
+            {
+                SoftmaxCrossEntropy.Forward(A(_losses, R), A(_probs, (long)R * Vp), A(_logits, (long)R * Vp), Targets, R, V, Vp);
+                double sum = 0;
+                var losses = A(_losses, R);
+                for (int i = 0; i < R; i++) sum += losses[i];
+                LossSum = sum;
+                StepProfile.Lap(StepPhase.SoftmaxCe, ref tm);
+                break;
+            }
+            case SphereStage.LossBackward:
+                if (_overwrite)
+                {
+                    // Tensors the backward accumulates into from their first contribution; everything else is overwritten.
+                    G(ParameterTensor.Wpe).Clear();
+                    G(ParameterTensor.Ln1W).Clear(); G(ParameterTensor.Ln1B).Clear();
+                    G(ParameterTensor.Ln2W).Clear(); G(ParameterTensor.Ln2B).Clear();
+                    G(ParameterTensor.LnfW).Clear(); G(ParameterTensor.LnfB).Clear();
+                }
+                else if (!GradientsZeroed) _grads!.Span.Clear();
+                GradientsZeroed = false;
+                StepProfile.Lap(StepPhase.GradientZeroing, ref tm);
+                SoftmaxCrossEntropy.Backward(A(_logits, (long)R * Vp), A(_probs, (long)R * Vp), Targets, lossScale, R, V, Vp);
+                StepProfile.Lap(StepPhase.SoftmaxCe, ref tm);
+                break;
+            case SphereStage.HeadBackward:
+                FinishBackwardProduct(ParameterTensor.Wte, 0);
+                StepProfile.Lap(StepPhase.LmHeadBackward, ref tm);
+                A(_dres, (long)R * C).Clear();
+                StepProfile.Lap(StepPhase.ScratchClear, ref tm);
+                LayerNorm.Backward(A(_dres, (long)R * C), G(ParameterTensor.LnfW), G(ParameterTensor.LnfB), A(_dln, (long)R * C), A(BlockInput(L), (long)R * C),
+                    P(ParameterTensor.LnfW, p), A(_lnfMean, R), A(_lnfRstd, R), R, C);
+                StepProfile.Lap(StepPhase.LayerNorm, ref tm);
+                break;
+            case SphereStage.GeluBackward:
+                // dres holds dLoss/d(res3); the residual passes it to res2 unchanged, plus the MLP branch.
+                FinishBackwardProduct(ParameterTensor.FcProjW, l);
+                StepProfile.Lap(StepPhase.FcProjBackward, ref tm);
+                A(_dfch + 4 * Kept(rc), 4L * R * C).Clear();
+                StepProfile.Lap(StepPhase.ScratchClear, ref tm);
+                Gelu.Backward(A(_dfch + 4 * Kept(rc), 4L * R * C), A(_fch + 4 * rc, 4L * R * C), A(_dgelu, 4L * R * C));
+                StepProfile.Lap(StepPhase.Gelu, ref tm);
+                break;
+            case SphereStage.Ln2Backward:
+                FinishBackwardProduct(ParameterTensor.FcW, l);
+                StepProfile.Lap(StepPhase.FcBackward, ref tm);
+                LayerNorm.Backward(A(_dres, (long)R * C), GL(ParameterTensor.Ln2W, l, C), GL(ParameterTensor.Ln2B, l, C), A(_dln, (long)R * C), A(_res2 + rc, (long)R * C),
+                    PL(ParameterTensor.Ln2W, l, p, C), A(_ln2Mean + r1, R), A(_ln2Rstd + r1, R), R, C);
+                StepProfile.Lap(StepPhase.LayerNorm, ref tm);
+                break;
+            case SphereStage.AttentionBackward:
+                // dres now holds dLoss/d(res2); it flows to the block input unchanged, plus the attention branch.
+                FinishBackwardProduct(ParameterTensor.AttProjW, l);
+                StepProfile.Lap(StepPhase.AttProjBackward, ref tm);
+                A(_dqkv + 3 * Kept(rc), 3L * R * C).Clear(); A(_dpreatt, att).Clear(); A(_datt, att).Clear();
+                StepProfile.Lap(StepPhase.ScratchClear, ref tm);
+                Attention.Backward(A(_dqkv + 3 * Kept(rc), 3L * R * C), A(_dpreatt, att), A(_datt, att), A(_datty, (long)R * C), A(_qkv + 3 * rc, 3L * R * C), A(_att + (long)l * att, att), b, T, C, NH);
+                StepProfile.Lap(StepPhase.Attention, ref tm);
+                break;
+            case SphereStage.Ln1Backward:
+                FinishBackwardProduct(ParameterTensor.QkvW, l);
+                StepProfile.Lap(StepPhase.QkvBackward, ref tm);
+                LayerNorm.Backward(A(_dres, (long)R * C), GL(ParameterTensor.Ln1W, l, C), GL(ParameterTensor.Ln1B, l, C), A(_dln, (long)R * C), A(BlockInput(l), (long)R * C),
+                    PL(ParameterTensor.Ln1W, l, p, C), A(_ln1Mean + r1, R), A(_ln1Rstd + r1, R), R, C);
+                StepProfile.Lap(StepPhase.LayerNorm, ref tm);
+                break;
+            case SphereStage.EmbeddingBackward:
+                if (_deferred) Embedding.BackwardPositions(G(ParameterTensor.Wpe), A(_dres, (long)R * C), b, T, C); // wte's rows: the trainer's fused reduction
+                else Embedding.Backward(G(ParameterTensor.Wte), G(ParameterTensor.Wpe), A(_dres, (long)R * C), Inputs, b, T, C);
+                StepProfile.Lap(StepPhase.Embedding, ref tm);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(op), op.Stage, "unknown stage");
         }
-        else if (!GradientsZeroed) _grads!.Span.Clear();
-        GradientsZeroed = false;
-        StepProfile.Lap(StepPhase.GradientZeroing, ref tm);
-        Span<float> dlogits = A(_logits, (long)R * Vp);
-        SoftmaxCrossEntropy.Backward(dlogits, A(_probs, (long)R * Vp), Targets, lossScale, R, V, Vp);
-        StepProfile.Lap(StepPhase.SoftmaxCe, ref tm);
-        Span<float> dres = A(_dres, (long)R * C), dln = A(_dln, (long)R * C);
-        LinearBackward(dln, DW(ParameterTensor.Wte, 0, _lay.Size(ParameterTensor.Wte)), Span<float>.Empty, dlogits, A(_lnf, (long)R * C), ParameterTensor.Wte, 0, P(ParameterTensor.Wte, p), R, C, Vp);
-        StepProfile.Lap(StepPhase.LmHeadBackward, ref tm);
-        dres.Clear();
-        StepProfile.Lap(StepPhase.ScratchClear, ref tm);
-        long lastOut = L == 0 ? _encoded : _res3 + (long)(L - 1) * R * C;
-        LayerNorm.Backward(dres, G(ParameterTensor.LnfW), G(ParameterTensor.LnfB), dln, A(lastOut, (long)R * C), P(ParameterTensor.LnfW, p), A(_lnfMean, R), A(_lnfRstd, R), R, C);
-        StepProfile.Lap(StepPhase.LayerNorm, ref tm);
-        Span<float> dgelu = A(_dgelu, 4L * R * C), datty = A(_datty, (long)R * C);
-        Span<float> dpreatt = A(_dpreatt, att), datt = A(_datt, att);
-        for (int l = L - 1; l >= 0; l--)
+    }
+
+    // Input of block l (l = L: of the final layernorm): the embedding, or res3 of the block below (the forward's
+    // BlockInput and HeadInput stages make it first: the second residual ends block l − 1).
+    private long BlockInput(int l)
+    {
+        if (l == 0) return _encoded;
+        long R = (long)RowCount * T, C = _cfg.Channels, below = (l - 1) * R * C;
+        return _res3 + below;
+    }
+
+    // Deferred mode keeps dfch and dqkv per layer; otherwise one slice is reused.
+    private long Kept(long layerOffset) => _deferred ? layerOffset : 0;
+
+    /// <summary>Forward stages BlockInput and HeadInput first make res3 of the block below (the residual ends the block).</summary>
+    private void MakeBlockOutput(int l)
+    {
+        long R = (long)RowCount * T, C = _cfg.Channels, rc = (long)l * R * C;
+        Residual.Forward(A(_res3 + rc, R * C), A(_res2 + rc, R * C), A(_fcproj + rc, R * C));
+    }
+
+    /// <summary>A product's operands in this sphere's arena: forward A = the layer input (R×K) and C = its output (R×N);
+    /// backward A = doutput (R×K, K = the matrix's output channels) and C = dinput (R×N).</summary>
+    private (long A, long C, int K, int N) ProductOperands(ParameterTensor matrix, int l, bool backward)
+    {
+        long R = (long)RowCount * T, rc = l * R * _cfg.Channels;
+        int c = _cfg.Channels, vp = _cfg.PaddedVocabSize;
+        if (!backward)
         {
-            long rc = (long)l * R * C, r1 = (long)l * R;
-            long kept = _deferred ? rc : 0; // deferred: this layer's own dfch and dqkv
-            Span<float> dfch = A(_dfch + 4 * kept, 4L * R * C), dqkv = A(_dqkv + 3 * kept, 3L * R * C);
-            long resIn = l == 0 ? _encoded : _res3 + (long)(l - 1) * R * C;
-            // dres holds dLoss/d(res3); the residual passes it to res2 unchanged, plus the MLP branch below.
-            LinearBackward(dgelu, DW(ParameterTensor.FcProjW, l, 4 * C * C), GL(ParameterTensor.FcProjB, l, C), dres, A(_fchGelu + 4 * rc, 4L * R * C), ParameterTensor.FcProjW, l, PL(ParameterTensor.FcProjW, l, p, 4 * C * C), R, 4 * C, C);
-            StepProfile.Lap(StepPhase.FcProjBackward, ref tm);
-            dfch.Clear();
-            StepProfile.Lap(StepPhase.ScratchClear, ref tm);
-            Gelu.Backward(dfch, A(_fch + 4 * rc, 4L * R * C), dgelu);
-            StepProfile.Lap(StepPhase.Gelu, ref tm);
-            LinearBackward(dln, DW(ParameterTensor.FcW, l, 4 * C * C), GL(ParameterTensor.FcB, l, 4 * C), dfch, A(_ln2 + rc, (long)R * C), ParameterTensor.FcW, l, PL(ParameterTensor.FcW, l, p, 4 * C * C), R, C, 4 * C);
-            StepProfile.Lap(StepPhase.FcBackward, ref tm);
-            LayerNorm.Backward(dres, GL(ParameterTensor.Ln2W, l, C), GL(ParameterTensor.Ln2B, l, C), dln, A(_res2 + rc, (long)R * C), PL(ParameterTensor.Ln2W, l, p, C), A(_ln2Mean + r1, R), A(_ln2Rstd + r1, R), R, C);
-            StepProfile.Lap(StepPhase.LayerNorm, ref tm);
-            // dres now holds dLoss/d(res2); it flows to the block input unchanged, plus the attention branch.
-            LinearBackward(datty, DW(ParameterTensor.AttProjW, l, C * C), GL(ParameterTensor.AttProjB, l, C), dres, A(_atty + rc, (long)R * C), ParameterTensor.AttProjW, l, PL(ParameterTensor.AttProjW, l, p, C * C), R, C, C);
-            StepProfile.Lap(StepPhase.AttProjBackward, ref tm);
-            dqkv.Clear(); dpreatt.Clear(); datt.Clear();
-            StepProfile.Lap(StepPhase.ScratchClear, ref tm);
-            Attention.Backward(dqkv, dpreatt, datt, datty, A(_qkv + 3 * rc, 3L * R * C), A(_att + (long)l * att, att), b, T, C, NH);
-            StepProfile.Lap(StepPhase.Attention, ref tm);
-            LinearBackward(dln, DW(ParameterTensor.QkvW, l, 3 * C * C), GL(ParameterTensor.QkvB, l, 3 * C), dqkv, A(_ln1 + rc, (long)R * C), ParameterTensor.QkvW, l, PL(ParameterTensor.QkvW, l, p, 3 * C * C), R, C, 3 * C);
-            StepProfile.Lap(StepPhase.QkvBackward, ref tm);
-            LayerNorm.Backward(dres, GL(ParameterTensor.Ln1W, l, C), GL(ParameterTensor.Ln1B, l, C), dln, A(resIn, (long)R * C), PL(ParameterTensor.Ln1W, l, p, C), A(_ln1Mean + r1, R), A(_ln1Rstd + r1, R), R, C);
-            StepProfile.Lap(StepPhase.LayerNorm, ref tm);
+            return matrix switch
+            {
+                ParameterTensor.QkvW => (_ln1 + rc, _qkv + 3 * rc, c, 3 * c),
+                ParameterTensor.AttProjW => (_atty + rc, _attproj + rc, c, c),
+                ParameterTensor.FcW => (_ln2 + rc, _fch + 4 * rc, c, 4 * c),
+                ParameterTensor.FcProjW => (_fchGelu + 4 * rc, _fcproj + rc, 4 * c, c),
+                ParameterTensor.Wte => (_lnf, _logits, c, vp),
+                _ => throw new ArgumentOutOfRangeException(nameof(matrix), matrix, "not a weight matrix"),
+            };
         }
-        if (_deferred) Embedding.BackwardPositions(G(ParameterTensor.Wpe), dres, b, T, C); // wte's rows: the trainer's fused reduction
-        else Embedding.Backward(G(ParameterTensor.Wte), G(ParameterTensor.Wpe), dres, Inputs, b, T, C);
-        StepProfile.Lap(StepPhase.Embedding, ref tm);
+        return matrix switch
+        {
+            ParameterTensor.Wte => (_logits, _dln, vp, c),
+            ParameterTensor.FcProjW => (_dres, _dgelu, c, 4 * c),
+            ParameterTensor.FcW => (_dfch + 4 * Kept(rc), _dln, 4 * c, c),
+            ParameterTensor.AttProjW => (_dres, _datty, c, c),
+            ParameterTensor.QkvW => (_dqkv + 3 * Kept(rc), _dln, 3 * c, c),
+            _ => throw new ArgumentOutOfRangeException(nameof(matrix), matrix, "not a weight matrix"),
+        };
+    }
+
+    private static ParameterTensor? BiasOf(ParameterTensor matrix) => matrix switch
+    {
+        ParameterTensor.QkvW => ParameterTensor.QkvB,
+        ParameterTensor.AttProjW => ParameterTensor.AttProjB,
+        ParameterTensor.FcW => ParameterTensor.FcB,
+        ParameterTensor.FcProjW => ParameterTensor.FcProjB,
+        _ => null,
+    };
+
+    private long MatrixOffset(ParameterTensor matrix, int l) => matrix == ParameterTensor.Wte ? _lay.Offset(matrix) : _lay.LayerOffset(matrix, l);
+
+    private ReadOnlySpan<float> Weight(ParameterTensor matrix, int l, float* p)
+    {
+        var (o, i) = _lay.MatrixShape(matrix);
+        return new ReadOnlySpan<float>(p + MatrixOffset(matrix, l), o * i);
+    }
+
+    /// <summary>The forward bias of a product (layer <see cref="StepOp.Layer"/>), or null (the LM head has none).</summary>
+    public float* ProductBias(in StepOp op, float* p) =>
+        op.IsBackward || BiasOf(op.Matrix) is not ParameterTensor bias ? null : p + _lay.LayerOffset(bias, op.Layer);
+
+    /// <summary>
+    /// The product <paramref name="op"/> on this sphere's rows as a GEMM against the pre-packed operand
+    /// <paramref name="b"/> (forward: β = 1 when the caller starts the output at the bias, else 0; backward: β = 0).
+    /// </summary>
+    public GemmArgs ProductArgs(in StepOp op, PackedOperand b, bool startsAtBias)
+    {
+        var (a, c, k, n) = ProductOperands(op.Matrix, op.Layer, op.IsBackward);
+        if (b.K != k || b.N != n) throw new ArgumentException($"the packed operand is {b.K}×{b.N}, the product needs {k}×{n}", nameof(b));
+        return new GemmArgs(false, b.TransB, RowCount * T, n, k, 1f, _arena.Pointer + a, k, null, 1, startsAtBias ? 1f : 0f, _arena.Pointer + c, n)
+        {
+            PackedB = b.Data,
+            PackedNPad = b.PaddedColumns,
+        };
+    }
+
+    /// <summary>A product of <see cref="StepProgram"/> by this sphere alone (the backward's: dinput only; the stage after it finishes dW and dbias).</summary>
+    private void RunProduct(in StepOp op, float* p)
+    {
+        long tm = StepProfile.Start();
+        var (a, c, k, n) = ProductOperands(op.Matrix, op.Layer, op.IsBackward);
+        int R = RowCount * T;
+        ReadOnlySpan<float> input = A(a, (long)R * k);
+        Span<float> output = A(c, (long)R * n);
+        ReadOnlySpan<float> weight = Weight(op.Matrix, op.Layer, p);
+        if (!op.IsBackward)
+        {
+            ReadOnlySpan<float> bias = BiasOf(op.Matrix) is ParameterTensor bt ? PL(bt, op.Layer, p, n) : ReadOnlySpan<float>.Empty;
+            LinearForward(output, input, op.Matrix, op.Layer, weight, bias, R, k, n);
+        }
+        else if (!_overwrite)
+        {
+            // Zero-then-accumulate scheme: Linear.Backward makes dinput, dW and dbias at once.
+            var (fwdA, _, _, _) = ProductOperands(op.Matrix, op.Layer, backward: false);
+            Span<float> dbias = BiasOf(op.Matrix) is ParameterTensor bt ? GL(bt, op.Layer, k) : Span<float>.Empty;
+            output.Clear();
+            Linear.Backward(output, MatrixGradient(op.Matrix, op.Layer), dbias, input, A(fwdA, (long)R * n), weight, R, n, k, null, VectorWidth.Auto, _precision);
+        }
+        // dinput = doutput·W (β = 0: no read of the old values, no clearing pass).
+        else if (_packed is not null) Sgemm.MultiplyPacked(false, R, n, k, 1f, input, k, _packed.Backward(op.Matrix, op.Layer), 0, 0f, output, n);
+        else Sgemm.Multiply(false, false, R, n, k, 1f, input, k, weight, n, 0f, output, n, null, VectorWidth.Auto, _precision);
+        StepProfile.Lap(op.ProductPhase, ref tm);
     }
 
     /// <summary>
-    /// Linear.Backward's math. Overwrite mode: dinput = doutput·weight and dweight = doutputᵀ·input
-    /// (β = 0: no read of the old values, no clearing pass), dbias = Σ_r doutput[r] starting from row 0
-    /// then adding rows in order — bit for bit what Linear.Backward accumulates onto zeroed buffers.
-    /// Otherwise: clear dinput and accumulate with <see cref="Linear.Backward(Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, VectorWidth)"/>.
+    /// The rest of a backward product after its dinput (overwrite mode): dweight = doutputᵀ·input (β = 0), or its
+    /// operands kept for the fused reduction, and dbias = Σ_r doutput[r] starting from row 0 then adding rows in
+    /// order — bit for bit what Linear.Backward accumulates onto zeroed buffers.
     /// </summary>
-    private void LinearBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
-        ReadOnlySpan<float> input, ParameterTensor tensor, int layer, ReadOnlySpan<float> weight, int R, int C, int OC)
+    private void FinishBackwardProduct(ParameterTensor matrix, int l)
     {
-        if (!_overwrite)
-        {
-            dinput.Clear();
-            Linear.Backward(dinput, dweight, dbias, doutput, input, weight, R, C, OC, null, VectorWidth.Auto, _precision);
-            return;
-        }
-        if (_packed is not null) Sgemm.MultiplyPacked(false, R, C, OC, 1f, doutput, OC, _packed.Backward(tensor, layer), 0, 0f, dinput, C);
-        else Sgemm.Multiply(false, false, R, C, OC, 1f, doutput, OC, weight, C, 0f, dinput, C, null, VectorWidth.Auto, _precision);
-        if (_deferred) KeepWeightGradientOperands(doutput, input, tensor, layer, R, C, OC);
-        else Sgemm.Multiply(true, false, OC, C, R, 1f, doutput, OC, input, C, 0f, dweight, C, null, VectorWidth.Auto, _precision);
-        if (dbias.IsEmpty) return;
+        if (!_overwrite) return; // Linear.Backward made everything with the dinput
+        int R = RowCount * T;
+        var (inputAt, _, inChannels, outChannels) = ProductOperands(matrix, l, backward: false);
+        var (doutputAt, _, _, _) = ProductOperands(matrix, l, backward: true);
+        ReadOnlySpan<float> input = A(inputAt, (long)R * inChannels);
+        ReadOnlySpan<float> doutput = A(doutputAt, (long)R * outChannels);
+        if (_deferred) KeepWeightGradientOperands(doutput, input, matrix, l, R, inChannels, outChannels);
+        else Sgemm.Multiply(true, false, outChannels, inChannels, R, 1f, doutput, outChannels, input, inChannels, 0f, MatrixGradient(matrix, l), inChannels, null, VectorWidth.Auto, _precision);
+        if (BiasOf(matrix) is not ParameterTensor biasTensor) return;
+        Span<float> dbias = GL(biasTensor, l, outChannels);
         if (R == 0) { dbias.Clear(); return; }
-        doutput[..OC].CopyTo(dbias);
-        for (int r = 1; r < R; r++) VectorMath.AddTo(dbias, doutput.Slice(r * OC, OC));
+        doutput[..outChannels].CopyTo(dbias);
+        for (int r = 1; r < R; r++) VectorMath.AddTo(dbias, doutput.Slice(r * outChannels, outChannels));
+    }
+
+    // A weight matrix's gradient in this sphere's buffer (not deferred).
+    private Span<float> MatrixGradient(ParameterTensor matrix, int l)
+    {
+        var (o, i) = _lay.MatrixShape(matrix);
+        long within = MatrixOffset(matrix, l) - _lay.Offset(matrix);
+        return new Span<float>(TensorGradient(matrix) + within, o * i);
     }
 
     /// <summary>

@@ -61,6 +61,10 @@ internal sealed unsafe class Trainer : IDisposable
     // The weight matrices packed for the GEMM kernel, refreshed before every forward (the optimizer or a
     // caller may have changed the weights since): once per step instead of once per sphere and GEMM.
     private readonly PackedWeights? _packed;
+    // All spheres stage by stage, each weight product over all of them at once (see LockstepPass); null: one
+    // epoch in which every sphere runs its forward and backward alone.
+    private readonly LockstepPass? _lockstep;
+    private readonly StepOp[] _trainProgram, _evalProgram;
     private const int MaxRowsForPrepacking = 128;
     private const int MaxTokensForFusing = 128;
 
@@ -69,6 +73,9 @@ internal sealed unsafe class Trainer : IDisposable
 
     /// <summary>True when the weight matrices' gradients are made and reduced by <see cref="FusedWeightGradients"/>.</summary>
     internal bool FusesWeightGradients => _fused is not null;
+
+    /// <summary>True when the spheres run in lockstep (<see cref="LockstepPass"/>) rather than one epoch of whole spheres.</summary>
+    internal bool RunsInLockstep => _lockstep is not null;
 
     /// <summary>The fused weight-gradient reduction, or null (tests read its slot count).</summary>
     internal FusedWeightGradients? WeightGradientFusion => _fused;
@@ -88,9 +95,14 @@ internal sealed unsafe class Trainer : IDisposable
     /// for the reduction to add (false, the per-sphere scheme). Same weights bit for bit either way. Null (the
     /// default): fused when no sphere holds more than 128 tokens. Off regardless with legacyGradientZeroing or a
     /// GEMM that does not pack.</param>
+    /// <param name="lockstep">Bench and test switch: whether the spheres run in lockstep, stage by stage with every
+    /// weight product shared by all of them (<see cref="LockstepPass"/>), or each sphere its whole forward and
+    /// backward in one epoch. Same weights bit for bit either way. Null (the default): lockstep whenever the weights
+    /// are pre-packed (several spheres of at most 128 tokens). Off regardless without pre-packed weights or with
+    /// legacyGradientZeroing.</param>
     /// <exception cref="ArgumentException">invalid options, or an executor whose sphere count is not 12^depth.</exception>
     public Trainer(TrainerOptions options, ISphereExecutor executor, GptParameters? weights = null, bool legacyGradientZeroing = false,
-        bool prepackWeights = true, bool? fuseWeightGradients = null)
+        bool prepackWeights = true, bool? fuseWeightGradients = null, bool? lockstep = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(executor);
@@ -172,6 +184,10 @@ internal sealed unsafe class Trainer : IDisposable
         _adamWork = new AdamWork(this);
         _sphereBusyTicks = new long[S];
         _workerSpheres = new long[Math.Max(1, executor.WorkerCount)];
+        _evalProgram = StepProgram.Forward(options.Model.NumLayers);
+        _trainProgram = [.. _evalProgram, .. StepProgram.Backward(options.Model.NumLayers)];
+        if ((lockstep ?? true) && _packed is not null && _overwrite)
+            _lockstep = new LockstepPass(Array.ConvertAll(_active, s => _spheres[s]!), _packed, executor.WorkerCount, _sphereBusyTicks, _workerSpheres);
     }
 
     public TrainerOptions Options { get; }
@@ -277,7 +293,8 @@ internal sealed unsafe class Trainer : IDisposable
         _gradientsReady = false;
         _sphereWork.Backward = false;
         RefreshPackedWeights();
-        _exec.RunEpoch(_sphereWork);
+        if (_lockstep is not null) _lockstep.Run(_evalProgram, Parameters.Pointer, 0f, _exec);
+        else _exec.RunEpoch(_sphereWork);
         return TotalLoss();
     }
 
@@ -289,7 +306,8 @@ internal sealed unsafe class Trainer : IDisposable
         _sphereWork.LossScale = 1f / (Options.BatchSize * Options.SeqLen);
         long t0 = Stopwatch.GetTimestamp();
         RefreshPackedWeights();
-        _exec.RunEpoch(_sphereWork);
+        if (_lockstep is not null) _lockstep.Run(_trainProgram, Parameters.Pointer, _sphereWork.LossScale, _exec);
+        else _exec.RunEpoch(_sphereWork);
         _fused?.Run(_exec, _spheres[_root]!.GradientPointer); // the backward's weight GEMMs, reduced as they go
         long t1 = Stopwatch.GetTimestamp();
         _exec.RunParallel(_reduceWork, _itemStart.Length);

@@ -28,6 +28,21 @@ internal static class SgemmDriver
         else Run(in g, width, executor);
     }
 
+    /// <summary>Columns [n0, n1) of products sharing one pre-packed operand of <paramref name="width"/> and
+    /// <paramref name="precision"/> (see <see cref="BlockedGemm{TK}.ComputeColumnsOfParts"/>).</summary>
+    /// <exception cref="NotSupportedException">the scalar reference, which does not pack.</exception>
+    public static void ComputeColumnsOfParts(ReadOnlySpan<GemmArgs> parts, int n0, int n1, VectorWidth width, GemmPrecision precision)
+    {
+        if (precision == GemmPrecision.Bf16) { BlockedGemm<MicroKernelBf16>.ComputeColumnsOfParts(parts, n0, n1); return; }
+        switch (width)
+        {
+            case VectorWidth.V512: BlockedGemm<MicroKernel512>.ComputeColumnsOfParts(parts, n0, n1); break;
+            case VectorWidth.V256: BlockedGemm<MicroKernel256>.ComputeColumnsOfParts(parts, n0, n1); break;
+            case VectorWidth.V128: BlockedGemm<MicroKernel128>.ComputeColumnsOfParts(parts, n0, n1); break;
+            default: throw new NotSupportedException("the scalar GEMM does not use packed operands");
+        }
+    }
+
     public static void Run(in GemmArgs g, VectorWidth width, ISphereExecutor? executor)
     {
         switch (width)
@@ -213,6 +228,71 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
                         else
                             EdgeTile(kc, ap, bp, crow + jr, ldc, mrValid, nrValid, g.Alpha, beta, tile);
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Columns [n0, n1) of several products that share one pre-packed op(B) (the same K and N; each part its own
+    /// rows, A, C, α and β): for each KC slice every part's A slice is packed into this thread's scratch, then
+    /// each NC block of B is multiplied by every part in turn, so the block comes from memory once for all the
+    /// parts and stays in L2 for the others (the trainer's lockstep pass: four spheres of 64 rows read each weight
+    /// once instead of four times). n0 is a multiple of NR. Each element gets the tiles and the k order of
+    /// <see cref="ComputeColumns"/>, so the result is bitwise that of running the parts one by one.
+    /// </summary>
+    public static void ComputeColumnsOfParts(ReadOnlySpan<GemmArgs> parts, int n0, int n1)
+    {
+        if (parts.IsEmpty || n0 >= n1) return;
+        int mr = TK.MR, nr = TK.NR, kcMax = KC;
+        int ncMax = GemmBlocking.Columns(Precision) / nr * nr;
+        int k = parts[0].K;
+        float* packedB = parts[0].PackedB;
+        long nPad = parts[0].PackedNPad;
+        long rowSlots = 0;
+        foreach (ref readonly GemmArgs g in parts)
+        {
+            if (g.K != k || g.PackedB != packedB || g.N != parts[0].N) throw new ArgumentException("the parts must share one pre-packed operand", nameof(parts));
+            rowSlots += (long)(g.M + mr - 1) / mr * mr;
+        }
+        var scratch = GemmScratch.Current;
+        float* packA = scratch.PackA(rowSlots * Steps(kcMax)), tile = scratch.Tile;
+        for (int pc = 0; pc < k; pc += kcMax)
+        {
+            int kc = Math.Min(kcMax, k - pc);
+            int steps = Steps(kc);
+            float* aPart = packA;
+            foreach (ref readonly GemmArgs g in parts)
+            {
+                if (g.M > 0) GemmPacking.PackA(in g, 0, g.M, pc, kc, mr, aPart, Precision);
+                aPart += (long)(g.M + mr - 1) / mr * mr * steps;
+            }
+            for (int jc = n0; jc < n1; jc += ncMax)
+            {
+                int nc = Math.Min(ncMax, n1 - jc);
+                float* blockB = packedB + Steps(pc) * nPad + (long)jc * steps;
+                aPart = packA;
+                foreach (ref readonly GemmArgs g in parts)
+                {
+                    // Later k slices add onto what the first one wrote.
+                    float beta = pc == 0 ? g.Beta : 1f;
+                    long ldc = g.Ldc;
+                    for (int ir = 0; ir < g.M; ir += mr)
+                    {
+                        int mrValid = Math.Min(mr, g.M - ir);
+                        float* ap = aPart + (long)ir * steps;
+                        float* crow = g.C + ir * ldc + jc;
+                        for (int jr = 0; jr < nc; jr += nr)
+                        {
+                            int nrValid = Math.Min(nr, nc - jr);
+                            float* bp = blockB + (long)jr * steps;
+                            if (mrValid == mr && nrValid == nr)
+                                TK.Run(kc, ap, bp, crow + jr, (nint)ldc, g.Alpha, beta);
+                            else
+                                EdgeTile(kc, ap, bp, crow + jr, ldc, mrValid, nrValid, g.Alpha, beta, tile);
+                        }
+                    }
+                    aPart += (long)(g.M + mr - 1) / mr * mr * steps;
                 }
             }
         }

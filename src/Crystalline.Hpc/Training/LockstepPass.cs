@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using Crystalline.Hpc.Kernels.Gemm;
+using Crystalline.Hpc.Scheduling;
+
+namespace Crystalline.Hpc.Training;
+
+/// <summary>
+/// Runs <see cref="StepProgram"/> with all spheres in lockstep: each stage is one
+/// <see cref="ISphereExecutor.RunParallel"/> over the spheres, and each product by a weight matrix one
+/// over blocks of the matrix's columns, an item multiplying its block by every sphere's rows in turn
+/// (<see cref="BlockedGemm{TK}.ComputeColumnsOfParts"/>) while the block is in L2.
+/// </summary>
+/// <remarks>
+/// Why: a sphere of 64 tokens (B=4, T=64 on 12 spheres) multiplies each weight matrix by 64 rows, and
+/// run one after another every sphere streams all 0.5 GB of packed weights from memory twice per step
+/// (forward and dinput); in lockstep each weight block is read once per step for all spheres. The
+/// arithmetic is the same — every sphere's rows get the same tiles, k order and stages as when it runs
+/// alone — so the weights are bitwise those of the sphere-by-sphere epoch (tested). The price is two
+/// synchronisations per layer and direction more than one epoch: ~200 per step at gpt2-124M.
+/// </remarks>
+internal sealed unsafe class LockstepPass : IParallelWork
+{
+    /// <summary>Column items per worker when a product has panels enough: more than one lets stealing balance.</summary>
+    private const int ItemsPerWorker = 2;
+
+    private readonly SphereWorkspace[] _spheres;
+    private readonly PackedWeights _packed;
+    private readonly GemmArgs[] _parts;
+    private readonly long[] _sphereBusyTicks;
+    private readonly long[] _workerSphereRuns;
+    private readonly int _workers;
+
+    // The operation in flight, written by the control thread before each RunParallel.
+    private StepOp _op;
+    private float* _parameters;
+    private float _lossScale;
+    private float* _bias;
+    private int _columns, _columnsPerItem;
+    private PackedOperand? _operand;
+
+    /// <param name="spheres">The spheres with rows, in index order.</param>
+    /// <param name="packed">The packed weights the products read.</param>
+    /// <param name="workers">The executor's worker count (sizes the column blocks).</param>
+    /// <param name="sphereBusyTicks">Per sphere index: time in stages is added here.</param>
+    /// <param name="workerSphereRuns">Per worker: spheres it embedded (one per sphere and pass).</param>
+    public LockstepPass(SphereWorkspace[] spheres, PackedWeights packed, int workers, long[] sphereBusyTicks, long[] workerSphereRuns)
+    {
+        _spheres = spheres;
+        _packed = packed;
+        _parts = new GemmArgs[spheres.Length];
+        _workers = Math.Max(1, workers);
+        _sphereBusyTicks = sphereBusyTicks;
+        _workerSphereRuns = workerSphereRuns;
+    }
+
+    /// <summary>Runs <paramref name="program"/> on every sphere against the weights at <paramref name="parameters"/>.</summary>
+    public void Run(ReadOnlySpan<StepOp> program, float* parameters, float lossScale, ISphereExecutor executor)
+    {
+        _parameters = parameters;
+        _lossScale = lossScale;
+        foreach (SphereWorkspace ws in _spheres) ws.UsePackedWeights(_packed);
+        try
+        {
+            foreach (StepOp op in program)
+            {
+                _op = op;
+                if (!op.IsProduct)
+                {
+                    executor.RunParallel(this, _spheres.Length);
+                    continue;
+                }
+                PackedOperand b = op.IsBackward ? _packed.Backward(op.Matrix, op.Layer) : _packed.Forward(op.Matrix, op.Layer);
+                _operand = b;
+                _bias = _spheres[0].ProductBias(in op, parameters);
+                for (int s = 0; s < _spheres.Length; s++) _parts[s] = _spheres[s].ProductArgs(in op, b, startsAtBias: _bias != null);
+                _columns = b.N;
+                _columnsPerItem = ColumnsPerItem(b.N, b.PanelWidth, b.Precision, _workers);
+                executor.RunParallel(this, (b.N + _columnsPerItem - 1) / _columnsPerItem);
+            }
+        }
+        finally
+        {
+            Array.Clear(_parts); // drop the pointers into the arenas
+            _operand = null;
+            _bias = null;
+            _parameters = null;
+        }
+    }
+
+    /// <summary>
+    /// Columns per item of a product with <paramref name="n"/> columns: whole panels, no more than one NC block
+    /// (the block times the KC slice must stay in L2 while every sphere's rows pass), and at least
+    /// <see cref="ItemsPerWorker"/> items per worker where there are panels enough, so stealing can balance.
+    /// </summary>
+    internal static int ColumnsPerItem(int n, int panelWidth, GemmPrecision precision, int workers)
+    {
+        int panels = (n + panelWidth - 1) / panelWidth;
+        int blockPanels = Math.Max(1, GemmBlocking.Columns(precision) / panelWidth);
+        int items = Math.Max((panels + blockPanels - 1) / blockPanels, Math.Min(panels, workers == 1 ? 1 : ItemsPerWorker * workers));
+        return (panels + items - 1) / items * panelWidth;
+    }
+
+    public void ExecuteItem(int itemIndex, int workerIndex)
+    {
+        long c0 = StepProfile.Start();
+        if (!_op.IsProduct)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            SphereWorkspace ws = _spheres[itemIndex];
+            ws.RunStage(in _op, _parameters, _lossScale);
+            _sphereBusyTicks[ws.SphereIndex] += Stopwatch.GetTimestamp() - t0;
+            if (_op.Stage == SphereStage.Embedding && (uint)workerIndex < (uint)_workerSphereRuns.Length) _workerSphereRuns[workerIndex]++;
+            StepProfile.ChargeWorker(workerIndex, c0);
+            return;
+        }
+        int n0 = itemIndex * _columnsPerItem, n1 = Math.Min(_columns, n0 + _columnsPerItem);
+        if (_bias != null)
+        {
+            // The forward's output starts at the bias (β = 1), as Linear.Forward's does: same bits.
+            var bias = new ReadOnlySpan<float>(_bias + n0, n1 - n0);
+            foreach (ref readonly GemmArgs g in _parts.AsSpan())
+                for (int r = 0; r < g.M; r++) bias.CopyTo(new Span<float>(g.C + (long)r * g.Ldc + n0, n1 - n0));
+        }
+        SgemmDriver.ComputeColumnsOfParts(_parts, n0, n1, _operand!.Width, _operand.Precision);
+        StepProfile.ChargeWorker(workerIndex, c0);
+        StepProfile.Lap(_op.ProductPhase, ref c0);
+    }
+}

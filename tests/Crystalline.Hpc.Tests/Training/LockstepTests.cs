@@ -1,0 +1,118 @@
+using Crystalline.Hpc.Kernels.Gemm;
+using Crystalline.Hpc.Model;
+using Crystalline.Hpc.Scheduling;
+using Crystalline.Hpc.Training;
+using Xunit;
+using static Crystalline.Hpc.Tests.Training.TrainingTestUtil;
+
+namespace Crystalline.Hpc.Tests.Training;
+
+/// <summary>
+/// The lockstep pass (<see cref="LockstepPass"/>: spheres stage by stage, each weight product shared by all
+/// their rows) must give exactly the weights of the epoch in which every sphere runs alone, for either
+/// weight-gradient scheme, both precisions, flat and deep plans and any executor.
+/// </summary>
+public class LockstepTests
+{
+    // Several column panels per product (Vp 336, 4C 320) and k beyond one KC slice (fc's dinput: k = 4C = 320 > 256
+    // where KC is 256; the LM head's dinput: k = 336).
+    private static readonly GptConfig Panels = new(MaxSeqLen: 8, VocabSize: 300, PaddedVocabSize: 336, NumLayers: 2, NumHeads: 2, Channels: 80);
+
+    private static byte[] Train(ISphereExecutor exec, TrainerOptions options, int steps, bool lockstep, bool fuse, out double[] losses)
+    {
+        using var trainer = new Trainer(options, exec, fuseWeightGradients: fuse, lockstep: lockstep);
+        Assert.Equal(lockstep, trainer.RunsInLockstep);
+        int V = options.Model.VocabSize, n = options.BatchSize * options.SeqLen;
+        losses = new double[steps + 1];
+        for (int s = 0; s < steps; s++)
+            losses[s] = trainer.Step(Tokens(n, V, (ulong)(500 + s)), Tokens(n, V, (ulong)(600 + s))).Loss;
+        losses[steps] = trainer.Evaluate(Tokens(n, V, 7), Tokens(n, V, 8));
+        return System.Runtime.InteropServices.MemoryMarshal.AsBytes(trainer.Parameters.All).ToArray();
+    }
+
+    [Theory]
+    [InlineData(4, 8, 1, true, false)]   // gpt2's B=4 layout: four spheres of one row
+    [InlineData(13, 5, 1, true, false)]  // sphere 0 holds two rows
+    [InlineData(13, 5, 1, false, false)] // per-sphere weight gradients, made in the stages after each product
+    [InlineData(26, 3, 2, true, false)]  // depth 2
+    [InlineData(4, 8, 1, true, true)]    // bf16
+    [InlineData(13, 5, 1, false, true)]
+    public void Lockstep_gives_the_bits_of_spheres_run_alone(int B, int T, int depth, bool fuse, bool bf16)
+    {
+        TrainerOptions options = Options(B, T, depth, Panels) with { Precision = bf16 ? GemmPrecision.Bf16 : GemmPrecision.Fp32 };
+        byte[] alone = Train(new SequentialExecutor(depth), options, 3, lockstep: false, fuse, out double[] aloneLosses);
+        Assert.Equal(alone, Train(new SequentialExecutor(depth), options, 3, lockstep: true, fuse, out double[] losses));
+        Assert.Equal(aloneLosses, losses);
+        Assert.Equal(alone, Train(new PoolExecutor(depth, 3), options, 3, lockstep: true, fuse, out losses));
+        Assert.Equal(aloneLosses, losses);
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = depth, SpinRounds = 50 });
+        Assert.Equal(alone, Train(cp, options, 3, lockstep: true, fuse, out losses));
+        Assert.Equal(aloneLosses, losses);
+    }
+
+    [Fact]
+    public void Lockstep_gradients_equal_the_double_reference()
+    {
+        const int B = 4, T = 6;
+        double[] pd = Crystalline.Hpc.Tests.Model.ReferenceGptTests.RandomParameters(Panels, 35);
+        using var weights = FloatParameters(Panels, pd);
+        for (int i = 0; i < pd.Length; i++) pd[i] = weights.All[i];
+        int[] inp = Tokens(B * T, Panels.VocabSize, 3), tgt = Tokens(B * T, Panels.VocabSize, 4);
+        var gref = new double[pd.Length];
+        double lref = ReferenceGpt<double>.Run(Panels, pd, inp, tgt, B, T, gref);
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 50 });
+        using var trainer = new Trainer(Options(B, T, 1, Panels), cp, weights);
+        Assert.True(trainer.RunsInLockstep);
+        double loss = trainer.ComputeGradients(inp, tgt);
+        AssertMatchesReference(trainer, loss, lref, gref);
+    }
+
+    [Fact]
+    public void The_default_runs_in_lockstep_only_with_pre_packed_weights()
+    {
+        using var small = new Trainer(Options(4, 8, 1, Panels), new SequentialExecutor(1));
+        Assert.True(small.RunsInLockstep); // several spheres of few rows: weights pre-packed
+        using var one = new Trainer(Options(1, 8, 1, Panels), new SequentialExecutor(1));
+        Assert.False(one.RunsInLockstep); // one sphere: nothing to share, no packed copies
+        var longRows = Panels with { MaxSeqLen = 129 };
+        using var many = new Trainer(Options(2, 129, 1, longRows), new SequentialExecutor(1));
+        Assert.False(many.RunsInLockstep); // 129 rows per sphere: no packed copies
+        using var legacy = new Trainer(Options(4, 8, 1, Panels), new SequentialExecutor(1), legacyGradientZeroing: true);
+        Assert.False(legacy.RunsInLockstep);
+        using var unpacked = new Trainer(Options(4, 8, 1, Panels), new SequentialExecutor(1), prepackWeights: false, lockstep: true);
+        Assert.False(unpacked.RunsInLockstep);
+    }
+
+    [Theory]
+    [InlineData(768, 64, 2, 192)]    // C: two items per worker
+    [InlineData(768, 64, 1, 768)]    // one worker: one item within an NC block
+    [InlineData(50304, 64, 2, -1)]   // the LM head: items bounded by NC
+    [InlineData(40, 64, 4, 64)]      // fewer panels than items wanted
+    public void Column_items_are_whole_panels_within_one_block(int n, int nr, int workers, int expected)
+    {
+        int columns = LockstepPass.ColumnsPerItem(n, nr, GemmPrecision.Fp32, workers);
+        Assert.Equal(0, columns % nr);
+        Assert.True(columns <= Math.Max(nr, GemmBlocking.NC / nr * nr));
+        if (expected > 0) Assert.Equal(Math.Min(expected, Math.Max(nr, GemmBlocking.NC / nr * nr)), columns);
+        int items = (n + columns - 1) / columns;
+        Assert.True(items * columns >= n && (items - 1) * columns < n);
+    }
+
+    [Fact]
+    public void The_program_walks_every_layer_down_and_back()
+    {
+        StepOp[] fwd = StepProgram.Forward(3), bwd = StepProgram.Backward(3);
+        Assert.Equal(1 + 3 * 8 + 3, fwd.Length);
+        Assert.Equal(3 + 3 * 8 + 1, bwd.Length);
+        // Each matrix of each layer is multiplied once forward and once backward.
+        foreach (var ops in new[] { fwd, bwd })
+        {
+            var products = ops.Where(o => o.IsProduct).Select(o => (o.Matrix, o.Layer)).ToList();
+            Assert.Equal(4 * 3 + 1, products.Distinct().Count());
+            Assert.Equal(products.Count, products.Distinct().Count());
+        }
+        // The backward visits layers from the top down.
+        var layers = bwd.Where(o => o.IsProduct && o.Matrix != ParameterTensor.Wte).Select(o => o.Layer).ToArray();
+        Assert.Equal(layers.OrderByDescending(l => l).ToArray(), layers);
+    }
+}
