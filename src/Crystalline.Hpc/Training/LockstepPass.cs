@@ -7,13 +7,15 @@ namespace Crystalline.Hpc.Training;
 /// <summary>
 /// Runs <see cref="StepProgram"/> with all spheres in lockstep: each stage is one
 /// <see cref="ISphereExecutor.RunParallel"/> over the spheres, and each product by a weight matrix one
-/// over blocks of the matrix's columns, an item multiplying its block by every sphere's rows in turn
-/// (<see cref="BlockedGemm{TK}.ComputeColumnsOfParts"/>) while the block is in L2.
+/// over blocks of the matrix's columns, an item packing its block of the weight slice by slice and
+/// multiplying it by every sphere's rows in turn (<see cref="BlockedGemm{TK}.ComputeColumnsOfParts"/>)
+/// while it is in L2.
 /// </summary>
 /// <remarks>
 /// Why: a sphere of 64 tokens (B=4, T=64 on 12 spheres) multiplies each weight matrix by 64 rows, and
 /// run one after another every sphere streams all 0.5 GB of packed weights from memory twice per step
-/// (forward and dinput); in lockstep each weight block is read once per step for all spheres. The
+/// (forward and dinput); in lockstep each weight block is read once per step for all spheres, and is
+/// packed where it is used, so no packed copies of the weights are written (<see cref="PackedWeights"/>). The
 /// arithmetic is the same — every sphere's rows get the same tiles, k order and stages as when it runs
 /// alone — so the weights are bitwise those of the sphere-by-sphere epoch (tested). The price is two
 /// synchronisations per layer and direction more than one epoch: ~200 per step at gpt2-124M.
@@ -24,7 +26,9 @@ internal sealed unsafe class LockstepPass : IParallelWork
     private const int ItemsPerWorker = 2;
 
     private readonly SphereWorkspace[] _spheres;
-    private readonly PackedWeights _packed;
+    private readonly Kernels.VectorWidth _width;
+    private readonly GemmPrecision _precision;
+    private readonly int _panelWidth;
     private readonly GemmArgs[] _parts;
     private readonly long[] _sphereBusyTicks;
     private readonly long[] _workerSphereRuns;
@@ -36,17 +40,19 @@ internal sealed unsafe class LockstepPass : IParallelWork
     private float _lossScale;
     private float* _bias;
     private int _columns, _columnsPerItem;
-    private PackedOperand? _operand;
 
     /// <param name="spheres">The spheres with rows, in index order.</param>
-    /// <param name="packed">The packed weights the products read.</param>
     /// <param name="workers">The executor's worker count (sizes the column blocks).</param>
     /// <param name="sphereBusyTicks">Per sphere index: time in stages is added here.</param>
     /// <param name="workerSphereRuns">Per worker: spheres it embedded (one per sphere and pass).</param>
-    public LockstepPass(SphereWorkspace[] spheres, PackedWeights packed, int workers, long[] sphereBusyTicks, long[] workerSphereRuns)
+    /// <exception cref="NotSupportedException">the GEMM at the spheres' precision does not pack (the scalar reference).</exception>
+    public LockstepPass(SphereWorkspace[] spheres, int workers, long[] sphereBusyTicks, long[] workerSphereRuns)
     {
         _spheres = spheres;
-        _packed = packed;
+        _width = Kernels.KernelDispatch.Resolve(Kernels.VectorWidth.Auto);
+        _precision = spheres[0].Precision;
+        _panelWidth = SgemmDriver.PanelWidth(_width, _precision);
+        if (_panelWidth == 0) throw new NotSupportedException("the lockstep products need a GEMM that packs its operands");
         _parts = new GemmArgs[spheres.Length];
         _workers = Math.Max(1, workers);
         _sphereBusyTicks = sphereBusyTicks;
@@ -58,7 +64,7 @@ internal sealed unsafe class LockstepPass : IParallelWork
     {
         _parameters = parameters;
         _lossScale = lossScale;
-        foreach (SphereWorkspace ws in _spheres) ws.UsePackedWeights(_packed);
+        foreach (SphereWorkspace ws in _spheres) ws.UsePackedWeights(null);
         try
         {
             foreach (StepOp op in program)
@@ -69,19 +75,16 @@ internal sealed unsafe class LockstepPass : IParallelWork
                     executor.RunParallel(this, _spheres.Length);
                     continue;
                 }
-                PackedOperand b = op.IsBackward ? _packed.Backward(op.Matrix, op.Layer) : _packed.Forward(op.Matrix, op.Layer);
-                _operand = b;
                 _bias = _spheres[0].ProductBias(in op, parameters);
-                for (int s = 0; s < _spheres.Length; s++) _parts[s] = _spheres[s].ProductArgs(in op, b, startsAtBias: _bias != null);
-                _columns = b.N;
-                _columnsPerItem = ColumnsPerItem(b.N, b.PanelWidth, b.Precision, _workers);
-                executor.RunParallel(this, (b.N + _columnsPerItem - 1) / _columnsPerItem);
+                for (int s = 0; s < _spheres.Length; s++) _parts[s] = _spheres[s].ProductArgs(in op, parameters, startsAtBias: _bias != null);
+                _columns = _parts[0].N;
+                _columnsPerItem = ColumnsPerItem(_columns, _panelWidth, _precision, _workers);
+                executor.RunParallel(this, (_columns + _columnsPerItem - 1) / _columnsPerItem);
             }
         }
         finally
         {
             Array.Clear(_parts); // drop the pointers into the arenas
-            _operand = null;
             _bias = null;
             _parameters = null;
         }
@@ -121,7 +124,7 @@ internal sealed unsafe class LockstepPass : IParallelWork
             foreach (ref readonly GemmArgs g in _parts.AsSpan())
                 for (int r = 0; r < g.M; r++) bias.CopyTo(new Span<float>(g.C + (long)r * g.Ldc + n0, n1 - n0));
         }
-        SgemmDriver.ComputeColumnsOfParts(_parts, n0, n1, _operand!.Width, _operand.Precision);
+        SgemmDriver.ComputeColumnsOfParts(_parts, n0, n1, _width, _precision);
         StepProfile.ChargeWorker(workerIndex, c0);
         StepProfile.Lap(_op.ProductPhase, ref c0);
     }

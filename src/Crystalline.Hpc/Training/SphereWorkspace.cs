@@ -465,18 +465,16 @@ internal sealed unsafe class SphereWorkspace : IDisposable
         op.IsBackward || BiasOf(op.Matrix) is not ParameterTensor bias ? null : p + _lay.LayerOffset(bias, op.Layer);
 
     /// <summary>
-    /// The product <paramref name="op"/> on this sphere's rows as a GEMM against the pre-packed operand
-    /// <paramref name="b"/> (forward: β = 1 when the caller starts the output at the bias, else 0; backward: β = 0).
+    /// The product <paramref name="op"/> on this sphere's rows as a GEMM against the weight matrix in
+    /// <paramref name="p"/> (forward: op(B) = Wᵀ, β = 1 when the caller starts the output at the bias, else 0;
+    /// backward: op(B) = W, β = 0).
     /// </summary>
-    public GemmArgs ProductArgs(in StepOp op, PackedOperand b, bool startsAtBias)
+    public GemmArgs ProductArgs(in StepOp op, float* p, bool startsAtBias)
     {
         var (a, c, k, n) = ProductOperands(op.Matrix, op.Layer, op.IsBackward);
-        if (b.K != k || b.N != n) throw new ArgumentException($"the packed operand is {b.K}×{b.N}, the product needs {k}×{n}", nameof(b));
-        return new GemmArgs(false, b.TransB, RowCount * T, n, k, 1f, _arena.Pointer + a, k, null, 1, startsAtBias ? 1f : 0f, _arena.Pointer + c, n)
-        {
-            PackedB = b.Data,
-            PackedNPad = b.PaddedColumns,
-        };
+        int inChannels = _lay.MatrixShape(op.Matrix).InChannels; // W is stored out × in
+        return new GemmArgs(false, transB: !op.IsBackward, RowCount * T, n, k, 1f, _arena.Pointer + a, k,
+            p + MatrixOffset(op.Matrix, op.Layer), inChannels, startsAtBias ? 1f : 0f, _arena.Pointer + c, n);
     }
 
     /// <summary>A product of <see cref="StepProgram"/> by this sphere alone (the backward's: dinput only; the stage after it finishes dW and dbias).</summary>

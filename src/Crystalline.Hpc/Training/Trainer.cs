@@ -96,10 +96,10 @@ internal sealed unsafe class Trainer : IDisposable
     /// default): fused when no sphere holds more than 128 tokens. Off regardless with legacyGradientZeroing or a
     /// GEMM that does not pack.</param>
     /// <param name="lockstep">Bench and test switch: whether the spheres run in lockstep, stage by stage with every
-    /// weight product shared by all of them (<see cref="LockstepPass"/>), or each sphere its whole forward and
-    /// backward in one epoch. Same weights bit for bit either way. Null (the default): lockstep whenever the weights
-    /// are pre-packed (several spheres of at most 128 tokens). Off regardless without pre-packed weights or with
-    /// legacyGradientZeroing.</param>
+    /// weight product shared by all of them (<see cref="LockstepPass"/>, which packs the weights where it uses them,
+    /// so no <see cref="PackedWeights"/> then), or each sphere its whole forward and backward in one epoch. Same
+    /// weights bit for bit either way. Null (the default): lockstep where several spheres hold at most 128 tokens
+    /// each. Off regardless with legacyGradientZeroing or a GEMM that does not pack.</param>
     /// <exception cref="ArgumentException">invalid options, or an executor whose sphere count is not 12^depth.</exception>
     public Trainer(TrainerOptions options, ISphereExecutor executor, GptParameters? weights = null, bool legacyGradientZeroing = false,
         bool prepackWeights = true, bool? fuseWeightGradients = null, bool? lockstep = null)
@@ -147,8 +147,10 @@ internal sealed unsafe class Trainer : IDisposable
         // cancels the saving (measured: −6% ms/step at B=4 T=64, +2% at B=12 T=256 on 2 threads).
         int maxSphereRows = 0;
         foreach (int s in _active) maxSphereRows = Math.Max(maxSphereRows, _spheres[s]!.RowCount * options.SeqLen);
-        _packed = prepackWeights && _active.Length >= 2 && maxSphereRows <= MaxRowsForPrepacking
-            ? PackedWeights.TryCreate(Parameters.Layout, precision: options.Precision) : null;
+        bool fewRowsEach = _active.Length >= 2 && maxSphereRows <= MaxRowsForPrepacking;
+        // Lockstep products pack each weight block where they use it, once for all spheres: no packed copies.
+        bool lockstepRun = (lockstep ?? true) && fewRowsEach && _overwrite && SphereWorkspace.SupportsDeferredWeightGradients(options.Precision);
+        _packed = prepackWeights && fewRowsEach && !lockstepRun ? PackedWeights.TryCreate(Parameters.Layout, precision: options.Precision) : null;
         // With stealing, a sphere may first run on any worker mid-run; size every worker's GEMM
         // scratch now so the steady state allocates nothing on any thread.
         executor.RunOnEachWorker(new GemmWarmUp(Math.Max(4 * options.Model.Channels, options.Model.PaddedVocabSize)));
@@ -186,8 +188,7 @@ internal sealed unsafe class Trainer : IDisposable
         _workerSpheres = new long[Math.Max(1, executor.WorkerCount)];
         _evalProgram = StepProgram.Forward(options.Model.NumLayers);
         _trainProgram = [.. _evalProgram, .. StepProgram.Backward(options.Model.NumLayers)];
-        if ((lockstep ?? true) && _packed is not null && _overwrite)
-            _lockstep = new LockstepPass(Array.ConvertAll(_active, s => _spheres[s]!), _packed, executor.WorkerCount, _sphereBusyTicks, _workerSpheres);
+        if (lockstepRun) _lockstep = new LockstepPass(Array.ConvertAll(_active, s => _spheres[s]!), executor.WorkerCount, _sphereBusyTicks, _workerSpheres);
     }
 
     public TrainerOptions Options { get; }

@@ -5,7 +5,7 @@ using Xunit;
 namespace Crystalline.Hpc.Tests.Kernels;
 
 /// <summary>
-/// Several products sharing one pre-packed B, computed a column range at a time for all of them
+/// Several products sharing one B (pre-packed, or packed block by block inside), computed a column range at a time for all of them
 /// (<see cref="BlockedGemm{TK}.ComputeColumnsOfParts"/>, the trainer's lockstep products), must give
 /// each part the bits of its own <see cref="Sgemm.MultiplyPacked"/>.
 /// </summary>
@@ -42,6 +42,8 @@ public unsafe class SharedOperandGemmTests
         packed.Pack(b, transB ? k : n);
         float[][] a = Array.ConvertAll(rows, m => Fill(rng, m * k));
         float[][] c0 = Array.ConvertAll(rows, m => Fill(rng, m * n));
+        fixed (float* pb = b)
+        foreach (bool prepacked in new[] { true, false })
         foreach (float beta in new[] { 0f, 1f })
         {
             var expected = new float[rows.Length][];
@@ -59,8 +61,9 @@ public unsafe class SharedOperandGemmTests
                 {
                     handles[2 * g] = System.Runtime.InteropServices.GCHandle.Alloc(a[g], System.Runtime.InteropServices.GCHandleType.Pinned);
                     handles[2 * g + 1] = System.Runtime.InteropServices.GCHandle.Alloc(actual[g], System.Runtime.InteropServices.GCHandleType.Pinned);
-                    parts[g] = new GemmArgs(false, transB, rows[g], n, k, 1f, (float*)handles[2 * g].AddrOfPinnedObject(), k, null, 1, beta,
-                        (float*)handles[2 * g + 1].AddrOfPinnedObject(), n) { PackedB = packed.Data, PackedNPad = packed.PaddedColumns };
+                    // B as stored (packed block by block inside) or pre-packed: both must give the bits.
+                    parts[g] = new GemmArgs(false, transB, rows[g], n, k, 1f, (float*)handles[2 * g].AddrOfPinnedObject(), k, pb, transB ? k : n, beta,
+                        (float*)handles[2 * g + 1].AddrOfPinnedObject(), n) { PackedB = prepacked ? packed.Data : null, PackedNPad = prepacked ? packed.PaddedColumns : 0 };
                 }
                 // Uneven column ranges at panel boundaries, in reverse order: any split gives the same bits.
                 int nr = packed.PanelWidth, split = Math.Min(n, nr);

@@ -68,19 +68,21 @@ public class LockstepTests
     }
 
     [Fact]
-    public void The_default_runs_in_lockstep_only_with_pre_packed_weights()
+    public void The_default_runs_in_lockstep_where_several_spheres_hold_few_rows()
     {
         using var small = new Trainer(Options(4, 8, 1, Panels), new SequentialExecutor(1));
-        Assert.True(small.RunsInLockstep); // several spheres of few rows: weights pre-packed
+        Assert.True(small.RunsInLockstep); // several spheres of few rows
         using var one = new Trainer(Options(1, 8, 1, Panels), new SequentialExecutor(1));
-        Assert.False(one.RunsInLockstep); // one sphere: nothing to share, no packed copies
+        Assert.False(one.RunsInLockstep); // one sphere: nothing to share
         var longRows = Panels with { MaxSeqLen = 129 };
         using var many = new Trainer(Options(2, 129, 1, longRows), new SequentialExecutor(1));
-        Assert.False(many.RunsInLockstep); // 129 rows per sphere: no packed copies
+        Assert.False(many.RunsInLockstep); // 129 rows per sphere: its own products are efficient
         using var legacy = new Trainer(Options(4, 8, 1, Panels), new SequentialExecutor(1), legacyGradientZeroing: true);
         Assert.False(legacy.RunsInLockstep);
-        using var unpacked = new Trainer(Options(4, 8, 1, Panels), new SequentialExecutor(1), prepackWeights: false, lockstep: true);
-        Assert.False(unpacked.RunsInLockstep);
+        // Lockstep packs the weights where it uses them: no packed copies beside it.
+        Assert.False(small.PrepacksWeights);
+        using var epoch = new Trainer(Options(4, 8, 1, Panels), new SequentialExecutor(1), lockstep: false);
+        Assert.True(epoch.PrepacksWeights);
     }
 
     [Theory]

@@ -143,8 +143,9 @@ public class TrainerTests
     {
         const int B = 13, T = 6, depth = 1;
         int[] inp = Tokens(B * T, Tiny.VocabSize, 7), tgt = Tokens(B * T, Tiny.VocabSize, 8);
-        using var packed = new Trainer(Options(B, T, depth), new SequentialExecutor(depth));
-        using var plain = new Trainer(Options(B, T, depth), new SequentialExecutor(depth), prepackWeights: false);
+        // The sphere-by-sphere epoch: lockstep packs the weights where it uses them and keeps no copies.
+        using var packed = new Trainer(Options(B, T, depth), new SequentialExecutor(depth), lockstep: false);
+        using var plain = new Trainer(Options(B, T, depth), new SequentialExecutor(depth), prepackWeights: false, lockstep: false);
         Assert.True(packed.PrepacksWeights);
         Assert.Equal(plain.Evaluate(inp, tgt), packed.Evaluate(inp, tgt));
         foreach (Trainer t in new[] { packed, plain })
@@ -165,7 +166,7 @@ public class TrainerTests
     [InlineData(204, 8, 1, false)]  // 17 rows × 8 tokens = 136 > 128 rows per sphere
     public void Weights_are_prepacked_only_for_several_spheres_with_few_rows(int B, int T, int depth, bool expected)
     {
-        using var trainer = new Trainer(Options(B, T, depth), new SequentialExecutor(depth));
+        using var trainer = new Trainer(Options(B, T, depth), new SequentialExecutor(depth), lockstep: false);
         Assert.Equal(expected, trainer.PrepacksWeights);
         using var off = new Trainer(Options(B, T, depth), new SequentialExecutor(depth), prepackWeights: false);
         Assert.False(off.PrepacksWeights);

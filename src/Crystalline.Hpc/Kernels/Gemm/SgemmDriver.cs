@@ -234,29 +234,32 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
     }
 
     /// <summary>
-    /// Columns [n0, n1) of several products that share one pre-packed op(B) (the same K and N; each part its own
-    /// rows, A, C, α and β): for each KC slice every part's A slice is packed into this thread's scratch, then
-    /// each NC block of B is multiplied by every part in turn, so the block comes from memory once for all the
-    /// parts and stays in L2 for the others (the trainer's lockstep pass: four spheres of 64 rows read each weight
-    /// once instead of four times). n0 is a multiple of NR. Each element gets the tiles and the k order of
-    /// <see cref="ComputeColumns"/>, so the result is bitwise that of running the parts one by one.
+    /// Columns [n0, n1) of several products that share one op(B) (the same B, K and N; each part its own rows, A,
+    /// C, α and β): for each KC slice every part's A slice is packed into this thread's scratch, then each NC block
+    /// of B — packed here from B, or taken from a pre-packed operand — is multiplied by every part in turn, so the
+    /// block comes from memory once for all the parts and stays in L2 for the others (the trainer's lockstep pass:
+    /// four spheres of 64 rows read each weight once instead of four times). n0 is a multiple of NR. Each element
+    /// gets the tiles and the k order of <see cref="ComputeColumns"/>, so the result is bitwise that of running the
+    /// parts one by one.
     /// </summary>
     public static void ComputeColumnsOfParts(ReadOnlySpan<GemmArgs> parts, int n0, int n1)
     {
         if (parts.IsEmpty || n0 >= n1) return;
         int mr = TK.MR, nr = TK.NR, kcMax = KC;
         int ncMax = GemmBlocking.Columns(Precision) / nr * nr;
-        int k = parts[0].K;
-        float* packedB = parts[0].PackedB;
-        long nPad = parts[0].PackedNPad;
+        ref readonly GemmArgs first = ref parts[0];
+        int k = first.K;
+        float* packedB = first.PackedB;
+        long nPad = first.PackedNPad;
         long rowSlots = 0;
         foreach (ref readonly GemmArgs g in parts)
         {
-            if (g.K != k || g.PackedB != packedB || g.N != parts[0].N) throw new ArgumentException("the parts must share one pre-packed operand", nameof(parts));
+            if (g.K != k || g.N != first.N || g.PackedB != packedB || (packedB == null && (g.B != first.B || g.Ldb != first.Ldb || g.TransB != first.TransB)))
+                throw new ArgumentException("the parts must share one B operand", nameof(parts));
             rowSlots += (long)(g.M + mr - 1) / mr * mr;
         }
         var scratch = GemmScratch.Current;
-        float* packA = scratch.PackA(rowSlots * Steps(kcMax)), tile = scratch.Tile;
+        float* packA = scratch.PackA(rowSlots * Steps(kcMax)), packB = scratch.PackB, tile = scratch.Tile;
         for (int pc = 0; pc < k; pc += kcMax)
         {
             int kc = Math.Min(kcMax, k - pc);
@@ -270,7 +273,8 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
             for (int jc = n0; jc < n1; jc += ncMax)
             {
                 int nc = Math.Min(ncMax, n1 - jc);
-                float* blockB = packedB + Steps(pc) * nPad + (long)jc * steps;
+                float* blockB = packedB != null ? packedB + Steps(pc) * nPad + (long)jc * steps : packB;
+                if (packedB == null) GemmPacking.PackB(in first, pc, kc, jc, nc, nr, packB, Precision);
                 aPart = packA;
                 foreach (ref readonly GemmArgs g in parts)
                 {
