@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using Crystalline.Hpc.Kernels;
 using Crystalline.Hpc.Memory;
 using Crystalline.Hpc.Model;
@@ -28,7 +29,7 @@ internal sealed unsafe class FusedWeightGradients : IParallelWork
     /// <summary>Rows of dW per item: a multiple of the kernels' MR (6) that divides every gpt2 matrix's rows.</summary>
     internal const int BlockRows = 48;
 
-    private const int NotComputed = -2, AtDestination = -1;
+    private const int NotComputed = -1;
 
     private readonly SphereWorkspace?[] _spheres;
     private readonly int[] _active, _planDst, _planSrc;
@@ -49,7 +50,7 @@ internal sealed unsafe class FusedWeightGradients : IParallelWork
     private sealed class Scratch
     {
         public AlignedBuffer<float>? Slots;
-        public int[] State = [];  // per sphere: NotComputed, AtDestination or its slot
+        public int[] State = [];  // per sphere: NotComputed or its slot
         public int[] Free = [];   // stack of free slots
 
         public void Ensure(long slotFloats, int spheres, int slots)
@@ -115,8 +116,9 @@ internal sealed unsafe class FusedWeightGradients : IParallelWork
         _planSrc = order.Select(e => e.Src).ToArray();
         int depth = Kernels.Gemm.GemmBlocking.Depth(spheres[root]!.Precision);
         _direct = _planSrc.Select(src => !entriesOf.ContainsKey(src) && spheres[src]!.RowCount * spheres[src]!.T <= depth).ToArray();
+        // The root's block is summed in a slot too and stored to the buffer once, at the end (see ExecuteItem).
         var computed = new HashSet<int> { root };
-        int live = 0;
+        int live = 1;
         for (int k = 0; k < _planDst.Length; k++)
         {
             // A direct source still needs a slot in the blocks where the token embedding adds rows to it.
@@ -125,7 +127,27 @@ internal sealed unsafe class FusedWeightGradients : IParallelWork
             _slotCount = Math.Max(_slotCount, live);
             live--; // the source is consumed
         }
+        if (planDst.Length == 0) _slotCount = 1;
         _slotFloats = (long)BlockRows * 4 * C;
+        _blockSquares = new double[_items.Length];
+    }
+
+    private readonly double[] _blockSquares;
+
+    /// <summary>Per block (item), Σ of its reduced gradient's squares after <see cref="Run"/> (<see cref="VectorMath.SumOfSquares"/>
+    /// over the block's floats, as the trainer's norm takes it per item).</summary>
+    public ReadOnlySpan<double> BlockSquares => _blockSquares;
+
+    /// <summary>The block whose floats are [start, start+length) of the parameter vector.</summary>
+    /// <exception cref="ArgumentException">no block covers exactly that range.</exception>
+    public int BlockAt(long start, int length)
+    {
+        for (int i = 0; i < _items.Length; i++)
+        {
+            Item it = _items[i];
+            if (it.Offset + (long)it.Row0 * it.Columns == start && it.Rows * it.Columns == length) return i;
+        }
+        throw new ArgumentException($"no weight-gradient block covers floats {start} … {start + length}");
     }
 
     /// <summary>Sizes the calling thread's slots now (run on every worker before the steady state, which then allocates nothing).</summary>
@@ -165,16 +187,15 @@ internal sealed unsafe class FusedWeightGradients : IParallelWork
         float* Ensure(int s)
         {
             int st = state[s];
-            if (st == AtDestination) return block;
             if (st >= 0) return slots + st * _slotFloats;
-            float* dst;
-            if (s == _root) { state[s] = AtDestination; dst = block; }
-            else { int slot = free[--freeTop]; state[s] = slot; dst = slots + slot * _slotFloats; }
+            int slot = free[--freeTop];
+            state[s] = slot;
+            float* dst = slots + slot * _slotFloats;
             SphereProduct(_spheres[s]!, in it, dst, accumulate: false);
             return dst;
         }
 
-        if (_planDst.Length == 0) Ensure(_root);
+        float* sum = Ensure(_root);
         for (int k = 0; k < _planDst.Length; k++)
         {
             float* dst = Ensure(_planDst[k]);
@@ -188,8 +209,26 @@ internal sealed unsafe class FusedWeightGradients : IParallelWork
             VectorMath.AddTo(new Span<float>(dst, blockFloats), new ReadOnlySpan<float>(add, blockFloats));
             free[freeTop++] = state[src];
         }
+        // The sum is summed in a slot (in L2) and leaves it once: its squares for the norm, then streaming stores
+        // into the root's buffer, which the optimizer reads only after the whole pass (the lines would not stay in
+        // cache; a plain store would first read every line of the 0.5 GB buffer from memory).
+        _blockSquares[itemIndex] = VectorMath.SumOfSquares(new ReadOnlySpan<float>(sum, blockFloats));
+        StreamCopy(block, sum, blockFloats);
         StepProfile.ChargeWorker(workerIndex, tm);
         StepProfile.Lap(StepPhase.WeightGradients, ref tm);
+    }
+
+    /// <summary>dst[i] = src[i] with non-temporal stores where dst is 64-byte aligned (plain stores for the rest).</summary>
+    private static void StreamCopy(float* dst, float* src, int count)
+    {
+        int i = 0;
+        if (Avx512F.IsSupported)
+        {
+            for (; i < count && ((nint)(dst + i) & 63) != 0; i++) dst[i] = src[i];
+            for (; i + 16 <= count; i += 16) Avx512F.StoreAlignedNonTemporal(dst + i, Avx512F.LoadVector512(src + i));
+            Sse.StoreFence();
+        }
+        for (; i < count; i++) dst[i] = src[i];
     }
 
     private static bool HasTokenIn(SphereWorkspace ws, int row0, int rows)

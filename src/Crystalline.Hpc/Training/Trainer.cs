@@ -44,6 +44,7 @@ internal sealed unsafe class Trainer : IDisposable
     private readonly int _longestRun;
     private readonly ParameterTensor[] _itemTensor;
     private readonly int[] _itemWithin; // the item's start within its tensor
+    private readonly int[]? _itemBlock; // fused scheme: the FusedWeightGradients block of a matrix item (−1: not a matrix)
     private readonly int _root;
     private readonly int[] _itemStart, _itemLength;
     private readonly bool[] _itemDecay;
@@ -166,20 +167,37 @@ internal sealed unsafe class Trainer : IDisposable
             executor.RunOnEachWorker(new FusedWarmUp(_fused));
         }
 
-        // Items: slices of the parameter vector that never straddle a tensor (decay differs per tensor).
+        // Items: slices of the parameter vector that never straddle a tensor (decay differs per tensor). A weight
+        // matrix is cut into the fused reduction's blocks (FusedWeightGradients.BlockRows rows of one layer), which
+        // then sum each block's squares for the gradient norm while it is in cache; the per-sphere scheme cuts the
+        // same way, so the norm is the same sum in the same order either way.
         var starts = new List<int>(); var lengths = new List<int>(); var decay = new List<bool>();
         var tensors = new List<ParameterTensor>(); var within = new List<int>();
         foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
         {
             int off = Parameters.Layout.Offset(t), size = Parameters.Layout.Size(t);
-            for (int i = 0; i < size; i += SliceFloats)
+            int rowFloats = ParameterLayout.IsLinearWeight(t) ? Parameters.Layout.MatrixShape(t).InChannels : 0;
+            int layerFloats = rowFloats == 0 ? size : Parameters.Layout.MatrixShape(t).OutChannels * rowFloats;
+            for (int layer = 0; layer * layerFloats < size; layer++)
             {
-                starts.Add(off + i); lengths.Add(Math.Min(SliceFloats, size - i)); decay.Add(ParameterLayout.IsDecayed(t));
-                tensors.Add(t); within.Add(i);
+                int layerStart = layer * layerFloats;
+                int step = rowFloats == 0 ? SliceFloats : FusedWeightGradients.BlockRows * rowFloats;
+                for (int i = layerStart; i < layerStart + layerFloats; i += step)
+                {
+                    starts.Add(off + i); lengths.Add(Math.Min(step, layerStart + layerFloats - i)); decay.Add(ParameterLayout.IsDecayed(t));
+                    tensors.Add(t); within.Add(i);
+                }
             }
         }
         _itemStart = starts.ToArray(); _itemLength = lengths.ToArray(); _itemDecay = decay.ToArray();
         _itemTensor = tensors.ToArray(); _itemWithin = within.ToArray();
+        if (_fused is not null)
+        {
+            // Each matrix item is one fused block: its squares come from the fused pass.
+            _itemBlock = new int[_itemStart.Length];
+            for (int i = 0; i < _itemStart.Length; i++)
+                _itemBlock[i] = ParameterLayout.IsLinearWeight(_itemTensor[i]) ? _fused.BlockAt(_itemStart[i], _itemLength[i]) : -1;
+        }
         _itemSquares = new double[_itemStart.Length];
         _sphereWork = new SphereWork(this);
         _reduceWork = new ReduceWork(this);
@@ -425,7 +443,14 @@ internal sealed unsafe class Trainer : IDisposable
         {
             long tm = StepProfile.Start();
             int start = t._itemStart[itemIndex], len = t._itemLength[itemIndex];
-            if (t._fused is not null && ParameterLayout.IsLinearWeight(t._itemTensor[itemIndex])) { } // FusedWeightGradients has written the root's slice
+            if (t._itemBlock is not null && t._itemBlock[itemIndex] >= 0)
+            {
+                // FusedWeightGradients has written the root's slice and summed its squares.
+                t._itemSquares[itemIndex] = t._fused!.BlockSquares[t._itemBlock[itemIndex]];
+                StepProfile.ChargeWorker(workerIndex, tm);
+                StepProfile.Lap(StepPhase.Reduction, ref tm);
+                return;
+            }
             else if (t._overwrite)
             {
                 // Buffers may be compact (fused scheme): find the item's slice through its tensor in each.

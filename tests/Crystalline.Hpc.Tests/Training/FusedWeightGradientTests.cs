@@ -48,6 +48,34 @@ public class FusedWeightGradientTests
         Assert.Equal(perSphere, Train(cp, options, 4, fuse: true));
     }
 
+    [Theory]
+    [InlineData(13, 6, 1)]
+    [InlineData(26, 5, 2)]
+    public void The_fused_pass_sums_the_norm_as_the_reduction_does(int B, int T, int depth)
+    {
+        // The fused pass sums each block's squares in cache; the per-sphere scheme's reduction sums the same items'
+        // squares: the global norm, hence the clipping factor, must be the same bits. A tiny clip keeps it active.
+        TrainerOptions options = WideOptions(B, T, depth, GemmPrecision.Fp32) with { GradClip = 1e-3f };
+        var norms = new List<double>[2];
+        var weights = new byte[2][];
+        for (int v = 0; v < 2; v++)
+        {
+            using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = depth, SpinRounds = 50 });
+            using var trainer = new Trainer(options, cp, fuseWeightGradients: v == 1);
+            norms[v] = new List<double>();
+            int n = B * T;
+            for (int s = 0; s < 3; s++)
+            {
+                StepResult r = trainer.Step(Tokens(n, Wide.VocabSize, (ulong)(700 + s)), Tokens(n, Wide.VocabSize, (ulong)(800 + s)));
+                Assert.True(r.GradNorm * r.GradientScale < 1.001e-3); // clipped
+                norms[v].Add(r.GradNorm);
+            }
+            weights[v] = System.Runtime.InteropServices.MemoryMarshal.AsBytes(trainer.Parameters.All).ToArray();
+        }
+        Assert.Equal(norms[0], norms[1]);
+        Assert.Equal(weights[0], weights[1]);
+    }
+
     [Fact]
     public void Fused_weight_gradients_match_when_a_sphere_has_more_tokens_than_one_KC_slice()
     {
@@ -78,9 +106,10 @@ public class FusedWeightGradientTests
     }
 
     [Theory]
-    [InlineData(13, 1, 1)] // flat: each sphere's block is added to the root's as soon as it is made
-    [InlineData(26, 2, 2)] // depth 2: a parent's partial sum waits in a slot while its children are added
-    [InlineData(1, 1, 0)]  // one sphere: its block is written in place
+    // The root's sum takes one slot (it is stored to the buffer once, at the end); then:
+    [InlineData(13, 1, 2)] // flat: each sphere's block is added to the root's as soon as it is made
+    [InlineData(26, 2, 3)] // depth 2: a parent's partial sum waits in a slot while its children are added
+    [InlineData(1, 1, 1)]  // one sphere: its block alone
     public void Each_thread_holds_only_the_slots_the_plan_keeps_alive(int B, int depth, int slots)
     {
         using var trainer = new Trainer(Options(B, 3, depth, Wide), new SequentialExecutor(depth));
