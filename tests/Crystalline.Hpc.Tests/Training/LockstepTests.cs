@@ -86,18 +86,23 @@ public class LockstepTests
     }
 
     [Theory]
-    [InlineData(768, 64, 2, 192)]    // C: two items per worker
-    [InlineData(768, 64, 1, 768)]    // one worker: one item within an NC block
-    [InlineData(50304, 64, 2, -1)]   // the LM head: items bounded by NC
-    [InlineData(40, 64, 4, 64)]      // fewer panels than items wanted
-    public void Column_items_are_whole_panels_within_one_block(int n, int nr, int workers, int expected)
+    [InlineData(768, 64, 2)]    // C: one item per worker
+    [InlineData(768, 64, 1)]    // one worker: one item within an NC block
+    [InlineData(2304, 64, 2)]   // 3C: items bounded by NC, rounded up to a multiple of the workers
+    [InlineData(50304, 64, 2)]  // the LM head
+    [InlineData(40, 64, 4)]     // fewer panels than workers
+    public void Column_items_are_whole_panels_within_one_block_in_equal_shares(int n, int nr, int workers)
     {
         int columns = LockstepPass.ColumnsPerItem(n, nr, GemmPrecision.Fp32, workers);
+        int block = Math.Max(nr, GemmBlocking.NC / nr * nr), panels = (n + nr - 1) / nr;
         Assert.Equal(0, columns % nr);
-        Assert.True(columns <= Math.Max(nr, GemmBlocking.NC / nr * nr));
-        if (expected > 0) Assert.Equal(Math.Min(expected, Math.Max(nr, GemmBlocking.NC / nr * nr)), columns);
+        Assert.True(columns <= block);
         int items = (n + columns - 1) / columns;
-        Assert.True(items * columns >= n && (items - 1) * columns < n);
+        Assert.True(items * columns >= n && (items - 1) * columns < n); // covers n, no empty item
+        // As few items as the block allows, but at least one per worker, in whole rounds of the workers.
+        int wanted = Math.Max((panels * nr + block - 1) / block, workers);
+        Assert.True(items >= Math.Min(panels, wanted));
+        if (panels >= workers) Assert.True(items % workers == 0 || items == panels, $"{items} items on {workers} workers");
     }
 
     [Fact]
