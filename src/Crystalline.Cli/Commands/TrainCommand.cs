@@ -178,6 +178,10 @@ internal static class TrainCommand
                 grads += ws.GradientBytes;
             }
             log.WriteLine(FormattableString.Invariant($"memory: activation arenas {arena / 1048576.0:F1} MiB (with the packed inputs of the deferred weight gradients), gradient buffers {grads / 1048576.0:F1} MiB over {run.Trainer.ActiveSpheres.Count} spheres"));
+            log.WriteLine(run.Trainer.RunsInLockstep
+                ? "execution: spheres in lockstep (stage by stage; each weight product serves every sphere's rows at once)"
+                : $"execution: one epoch per step, each sphere its whole forward and backward{(run.Trainer.PrepacksWeights ? " (weights packed once per step)" : "")}");
+            log.WriteLine($"weight gradients: {(run.Trainer.FusesWeightGradients ? "fused with the tree reduction, block by block" : "per sphere, then the tree reduction")}");
             if (run.StartStep > 0) log.WriteLine($"resuming from {resumeModel} at step {run.StartStep} of {steps}");
             if (run.ResumeNote is not null) log.WriteLine($"note: {run.ResumeNote}");
             log.WriteLine($"checkpoints, metrics.csv and loss.png in {Path.GetFullPath(ckptDir)}");

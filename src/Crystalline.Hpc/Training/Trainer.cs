@@ -68,6 +68,8 @@ internal sealed unsafe class Trainer : IDisposable
     private readonly StepOp[] _trainProgram, _evalProgram;
     private const int MaxRowsForPrepacking = 128;
     private const int MaxTokensForFusing = 128;
+    /// <summary>Weight matrices (fp32 bytes) from which the default runs the spheres in lockstep.</summary>
+    internal const long MinMatrixBytesForLockstep = 16L << 20;
 
     /// <summary>True when the weights are packed once per step for the GEMMs (few rows per sphere, several spheres).</summary>
     internal bool PrepacksWeights => _packed is not null;
@@ -100,7 +102,8 @@ internal sealed unsafe class Trainer : IDisposable
     /// weight product shared by all of them (<see cref="LockstepPass"/>, which packs the weights where it uses them,
     /// so no <see cref="PackedWeights"/> then), or each sphere its whole forward and backward in one epoch. Same
     /// weights bit for bit either way. Null (the default): lockstep where several spheres hold at most 128 tokens
-    /// each. Off regardless with legacyGradientZeroing or a GEMM that does not pack.</param>
+    /// each and the weight matrices take at least 16 MB (<see cref="MinMatrixBytesForLockstep"/>: below that they
+    /// stay in cache and the barriers cost more). Off regardless with legacyGradientZeroing or a GEMM that does not pack.</param>
     /// <exception cref="ArgumentException">invalid options, or an executor whose sphere count is not 12^depth.</exception>
     public Trainer(TrainerOptions options, ISphereExecutor executor, GptParameters? weights = null, bool legacyGradientZeroing = false,
         bool prepackWeights = true, bool? fuseWeightGradients = null, bool? lockstep = null)
@@ -149,8 +152,13 @@ internal sealed unsafe class Trainer : IDisposable
         int maxSphereRows = 0;
         foreach (int s in _active) maxSphereRows = Math.Max(maxSphereRows, _spheres[s]!.RowCount * options.SeqLen);
         bool fewRowsEach = _active.Length >= 2 && maxSphereRows <= MaxRowsForPrepacking;
+        // Lockstep pays where every sphere would otherwise stream weights that do not stay in cache; for small
+        // models its ~100 barriers per step cost more than the re-reads (docs/training.md, fifth session).
+        long matrixBytes = 0;
+        foreach (ParameterTensor t in Enum.GetValues<ParameterTensor>())
+            if (ParameterLayout.IsLinearWeight(t)) matrixBytes += Parameters.Layout.Size(t) * (long)sizeof(float);
         // Lockstep products pack each weight block where they use it, once for all spheres: no packed copies.
-        bool lockstepRun = (lockstep ?? true) && fewRowsEach && _overwrite && SphereWorkspace.SupportsDeferredWeightGradients(options.Precision);
+        bool lockstepRun = (lockstep ?? matrixBytes >= MinMatrixBytesForLockstep) && fewRowsEach && _overwrite && SphereWorkspace.SupportsDeferredWeightGradients(options.Precision);
         _packed = prepackWeights && fewRowsEach && !lockstepRun ? PackedWeights.TryCreate(Parameters.Layout, precision: options.Precision) : null;
         // With stealing, a sphere may first run on any worker mid-run; size every worker's GEMM
         // scratch now so the steady state allocates nothing on any thread.

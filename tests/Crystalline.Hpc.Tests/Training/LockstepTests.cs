@@ -51,6 +51,36 @@ public class LockstepTests
     }
 
     [Fact]
+    public void Lockstep_weights_are_bitwise_identical_across_worker_counts()
+    {
+        TrainerOptions options = Options(13, 5, 1, Panels);
+        byte[] reference = Train(new SequentialExecutor(1), options, 5, lockstep: true, fuse: true, out _);
+        foreach (int workers in new[] { 2, 3, 4, 12 })
+        {
+            using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = workers, HierarchyDepth = 1, SpinRounds = 50 });
+            Assert.Equal(reference, Train(cp, options, 5, lockstep: true, fuse: true, out _));
+        }
+    }
+
+    [Fact]
+    public void Steady_state_lockstep_step_allocates_nothing_on_any_thread()
+    {
+        const int B = 4, T = 8;
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 50 });
+        var probe = new TrainerTests.AllocationProbe(cp);
+        using var tr = new Trainer(Options(B, T, 1, Panels), probe, lockstep: true);
+        Assert.True(tr.RunsInLockstep);
+        int[] inp = Tokens(B * T, Panels.VocabSize, 1), tgt = Tokens(B * T, Panels.VocabSize, 2);
+        tr.Step(inp, tgt); tr.Step(inp, tgt);
+        Interlocked.Exchange(ref probe.Allocated, 0);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) tr.Step(inp, tgt);
+        tr.Evaluate(inp, tgt);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, Interlocked.Read(ref probe.Allocated));
+    }
+
+    [Fact]
     public void Lockstep_gradients_equal_the_double_reference()
     {
         const int B = 4, T = 6;
@@ -61,28 +91,38 @@ public class LockstepTests
         var gref = new double[pd.Length];
         double lref = ReferenceGpt<double>.Run(Panels, pd, inp, tgt, B, T, gref);
         using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 50 });
-        using var trainer = new Trainer(Options(B, T, 1, Panels), cp, weights);
+        using var trainer = new Trainer(Options(B, T, 1, Panels), cp, weights, lockstep: true);
         Assert.True(trainer.RunsInLockstep);
         double loss = trainer.ComputeGradients(inp, tgt);
         AssertMatchesReference(trainer, loss, lref, gref);
     }
 
     [Fact]
-    public void The_default_runs_in_lockstep_where_several_spheres_hold_few_rows()
+    public void The_default_runs_in_lockstep_where_several_spheres_hold_few_rows_of_a_large_model()
     {
-        using var small = new Trainer(Options(4, 8, 1, Panels), new SequentialExecutor(1));
-        Assert.True(small.RunsInLockstep); // several spheres of few rows
-        using var one = new Trainer(Options(1, 8, 1, Panels), new SequentialExecutor(1));
-        Assert.False(one.RunsInLockstep); // one sphere: nothing to share
-        var longRows = Panels with { MaxSeqLen = 129 };
-        using var many = new Trainer(Options(2, 129, 1, longRows), new SequentialExecutor(1));
-        Assert.False(many.RunsInLockstep); // 129 rows per sphere: its own products are efficient
-        using var legacy = new Trainer(Options(4, 8, 1, Panels), new SequentialExecutor(1), legacyGradientZeroing: true);
-        Assert.False(legacy.RunsInLockstep);
-        // Lockstep packs the weights where it uses them: no packed copies beside it.
-        Assert.False(small.PrepacksWeights);
-        using var epoch = new Trainer(Options(4, 8, 1, Panels), new SequentialExecutor(1), lockstep: false);
-        Assert.True(epoch.PrepacksWeights);
+        // 2 layers of C = 512 and a 512-token vocabulary: 12·C²·2 + 512·C floats = 26 MB of weight matrices.
+        var large = new GptConfig(MaxSeqLen: 8, VocabSize: 500, PaddedVocabSize: 512, NumLayers: 2, NumHeads: 4, Channels: 512);
+        Assert.True((12L * 512 * 512 * 2 + 512 * 512) * 4 >= Trainer.MinMatrixBytesForLockstep);
+        using (var several = new Trainer(Options(4, 8, 1, large), new SequentialExecutor(1)))
+        {
+            Assert.True(several.RunsInLockstep); // several spheres of few rows
+            Assert.False(several.PrepacksWeights); // lockstep packs the weights where it uses them: no packed copies
+        }
+        using (var one = new Trainer(Options(1, 8, 1, large), new SequentialExecutor(1)))
+            Assert.False(one.RunsInLockstep); // one sphere: nothing to share
+        using (var legacy = new Trainer(Options(4, 8, 1, large), new SequentialExecutor(1), legacyGradientZeroing: true))
+            Assert.False(legacy.RunsInLockstep);
+        var longRows = large with { MaxSeqLen = 129 };
+        using (var many = new Trainer(Options(2, 129, 1, longRows), new SequentialExecutor(1)))
+            Assert.False(many.RunsInLockstep); // 129 rows per sphere: its own products are efficient
+        // A small model's weights stay in cache: the sphere-by-sphere epoch (with packed copies) is the default.
+        using (var small = new Trainer(Options(4, 8, 1, Panels), new SequentialExecutor(1)))
+        {
+            Assert.False(small.RunsInLockstep);
+            Assert.True(small.PrepacksWeights);
+        }
+        using (var forced = new Trainer(Options(4, 8, 1, Panels), new SequentialExecutor(1), lockstep: true))
+            Assert.True(forced.RunsInLockstep);
     }
 
     [Theory]

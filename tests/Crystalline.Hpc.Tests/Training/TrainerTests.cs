@@ -258,7 +258,7 @@ public class TrainerTests
     }
 
     /// <summary>Measures, on whichever thread runs it, the managed bytes each work item allocates.</summary>
-    private sealed class AllocationProbe(ISphereExecutor inner) : ISphereExecutor, ISphereWork, IParallelWork
+    internal sealed class AllocationProbe(ISphereExecutor inner) : ISphereExecutor, ISphereWork, IParallelWork
     {
         private ISphereWork? _sphere;
         private IParallelWork? _items;
