@@ -17,8 +17,11 @@ namespace Crystalline.Hpc.Training;
 /// (forward and dinput); in lockstep each weight block is read once per step for all spheres, and is
 /// packed where it is used, so no packed copies of the weights are written (<see cref="PackedWeights"/>). The
 /// arithmetic is the same — every sphere's rows get the same tiles, k order and stages as when it runs
-/// alone — so the weights are bitwise those of the sphere-by-sphere epoch (tested). The price is two
-/// synchronisations per layer and direction more than one epoch: ~200 per step at gpt2-124M.
+/// alone — so the weights are bitwise those of the sphere-by-sphere epoch (tested). The price is one
+/// synchronisation per stage and per product instead of one epoch: ~200 per step at gpt2-124M, which is
+/// why the trainer uses it only for models whose weight matrices do not stay in cache (16 MB and up).
+/// The scheduler's per-sphere statistics count epochs, so in lockstep they show no sphere work; the
+/// trainer's own per-sphere busy time (stages only) and the per-worker totals still do.
 /// </remarks>
 internal sealed unsafe class LockstepPass : IParallelWork
 {
