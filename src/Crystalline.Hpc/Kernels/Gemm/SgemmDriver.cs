@@ -214,21 +214,7 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
                 // A pre-packed operand holds exactly the panels PackB would write here (same KC, NR, padding).
                 float* blockB = prepacked ? g.PackedB + Steps(pc) * g.PackedNPad + (long)jc * steps : packB;
                 if (!prepacked) GemmPacking.PackB(in g, pc, kc, jc, nc, nr, packB, Precision);
-                for (int ir = 0; ir < mc; ir += mr)
-                {
-                    int mrValid = Math.Min(mr, mc - ir);
-                    float* ap = aSlice + (long)ir * steps;
-                    float* crow = g.C + (ic + ir) * ldc + jc;
-                    for (int jr = 0; jr < nc; jr += nr)
-                    {
-                        int nrValid = Math.Min(nr, nc - jr);
-                        float* bp = blockB + (long)jr * steps;
-                        if (mrValid == mr && nrValid == nr)
-                            TK.Run(kc, ap, bp, crow + jr, (nint)ldc, g.Alpha, beta);
-                        else
-                            EdgeTile(kc, ap, bp, crow + jr, ldc, mrValid, nrValid, g.Alpha, beta, tile);
-                    }
-                }
+                MultiplyBlock(kc, aSlice, mc, blockB, nc, g.C + ic * ldc + jc, ldc, g.Alpha, beta, tile);
             }
         }
     }
@@ -279,25 +265,36 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
                 foreach (ref readonly GemmArgs g in parts)
                 {
                     // Later k slices add onto what the first one wrote.
-                    float beta = pc == 0 ? g.Beta : 1f;
-                    long ldc = g.Ldc;
-                    for (int ir = 0; ir < g.M; ir += mr)
-                    {
-                        int mrValid = Math.Min(mr, g.M - ir);
-                        float* ap = aPart + (long)ir * steps;
-                        float* crow = g.C + ir * ldc + jc;
-                        for (int jr = 0; jr < nc; jr += nr)
-                        {
-                            int nrValid = Math.Min(nr, nc - jr);
-                            float* bp = blockB + (long)jr * steps;
-                            if (mrValid == mr && nrValid == nr)
-                                TK.Run(kc, ap, bp, crow + jr, (nint)ldc, g.Alpha, beta);
-                            else
-                                EdgeTile(kc, ap, bp, crow + jr, ldc, mrValid, nrValid, g.Alpha, beta, tile);
-                        }
-                    }
+                    MultiplyBlock(kc, aPart, g.M, blockB, nc, g.C + jc, g.Ldc, g.Alpha, pc == 0 ? g.Beta : 1f, tile);
                     aPart += (long)(g.M + mr - 1) / mr * mr * steps;
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// C[0, rows) × [0, cols) (at <paramref name="c"/>, leading dimension <paramref name="ldc"/>) from one packed
+    /// KC slice of A (<paramref name="rows"/> rows in MR micro-panels) and one packed block of B (<paramref name="cols"/>
+    /// columns in NR micro-panels): A micro-panel outer (it stays in L1), B micro-panels inner; partial tiles
+    /// through <see cref="EdgeTile"/>, so every tile runs the same kernel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MultiplyBlock(int kc, float* packedA, int rows, float* packedB, int cols, float* c, long ldc, float alpha, float beta, float* tile)
+    {
+        int mr = TK.MR, nr = TK.NR, steps = Steps(kc);
+        for (int ir = 0; ir < rows; ir += mr)
+        {
+            int mrValid = Math.Min(mr, rows - ir);
+            float* ap = packedA + (long)ir * steps;
+            float* crow = c + ir * ldc;
+            for (int jr = 0; jr < cols; jr += nr)
+            {
+                int nrValid = Math.Min(nr, cols - jr);
+                float* bp = packedB + (long)jr * steps;
+                if (mrValid == mr && nrValid == nr)
+                    TK.Run(kc, ap, bp, crow + jr, (nint)ldc, alpha, beta);
+                else
+                    EdgeTile(kc, ap, bp, crow + jr, ldc, mrValid, nrValid, alpha, beta, tile);
             }
         }
     }
