@@ -72,7 +72,7 @@ internal static class TrainStepBench
                 string scheme = variant.Scheme;
                 var precision = variant.Precision == "bf16" ? Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Bf16 : Crystalline.Hpc.Kernels.Gemm.GemmPrecision.Fp32;
                 var opt = new TrainerOptions { Model = cfg, BatchSize = B, SeqLen = T, HierarchyDepth = 1, TotalSteps = 1000, WarmupSteps = 10, LearningRate = 1e-4f, Precision = precision };
-                using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = thr, HierarchyDepth = 1 });
+                using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = thr, HierarchyDepth = 1, CollectTimings = true });
                 using var tr = new Trainer(opt, cp, legacyGradientZeroing: scheme == "legacy", prepackWeights: scheme != "unpacked", fuseWeightGradients: scheme switch { "auto" => null, "fused" or "lockstep" => true, _ => false },
                     lockstep: scheme switch { "auto" => null, "lockstep" => true, _ => false });
                 var rng = new Random(1);
@@ -108,6 +108,7 @@ internal static class TrainStepBench
                 if (profile)
                 {
                     double busiest = PrintProfile(steps, cpuMs, thr);
+                    PrintRegions(steps, ms, thr);
                     if (thr == threads[0]) baseBusy[si] = busiest;
                     else Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"      critical-path (busiest worker CPU) speed-up vs {threads[0]} thread(s): {baseBusy[si] / busiest:F2}x"));
@@ -115,6 +116,29 @@ internal static class TrainStepBench
             }
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Per fork-join region kind, per step: wall time, the busiest worker's item time, the workers' mean item
+    /// time, and the difference wall − mean: the time an average worker spent at the region's start and join
+    /// (dispatch, wake-up, waiting for the slowest), i.e. what perfect balance and free synchronisation would save.
+    /// </summary>
+    private static void PrintRegions(int steps, double stepMs, int workers)
+    {
+        Console.WriteLine("      region (wall per step)        calls     wall ms   busiest ms   mean busy ms   wall-mean ms");
+        double wallSum = 0, idleSum = 0;
+        foreach (StepRegion region in Enum.GetValues<StepRegion>())
+        {
+            var (calls, wall, busiest, busy) = StepProfile.Region(region);
+            if (calls == 0) continue;
+            double w = wall / steps, mean = busy / workers / steps;
+            wallSum += w;
+            idleSum += w - mean;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"      {region,-28} {calls / (double)steps,6:F0} {w,11:F1} {busiest / steps,12:F1} {mean,14:F1} {w - mean,14:F1}"));
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"      regions {wallSum:F1} of {stepMs:F1} ms/step; waiting at starts and joins {idleSum:F1} ms/step ({100 * idleSum / stepMs:F1}% of the step)"));
     }
 
     private static double PrintProfile(int steps, double cpuMsPerStep, int workers)

@@ -166,13 +166,15 @@ internal sealed unsafe class FusedWeightGradients : IParallelWork
     public void Run(ISphereExecutor executor, float* rootGradient)
     {
         _gradient = rootGradient;
+        long region = StepProfile.RegionStart(executor.WorkerCount);
         executor.RunParallel(this, _items.Length);
+        StepProfile.RegionEnd(StepRegion.WeightGradients, region, executor.WorkerCount);
         _gradient = null;
     }
 
     public void ExecuteItem(int itemIndex, int workerIndex)
     {
-        long tm = StepProfile.Start();
+        long w0 = StepProfile.ItemStart(), tm = StepProfile.Start();
         Item it = _items[itemIndex];
         WarmUp();
         Scratch scratch = t_scratch!;
@@ -216,6 +218,7 @@ internal sealed unsafe class FusedWeightGradients : IParallelWork
         StreamCopy(block, sum, blockFloats);
         StepProfile.ChargeWorker(workerIndex, tm);
         StepProfile.Lap(StepPhase.WeightGradients, ref tm);
+        StepProfile.ItemEnd(workerIndex, w0);
     }
 
     /// <summary>dst[i] = src[i] with non-temporal stores where dst is 64-byte aligned (plain stores for the rest).</summary>

@@ -72,14 +72,18 @@ internal sealed unsafe class LockstepPass : IParallelWork
                 _op = op;
                 if (!op.IsProduct)
                 {
+                    long region = StepProfile.RegionStart(executor.WorkerCount);
                     executor.RunParallel(this, _spheres.Length);
+                    StepProfile.RegionEnd(StepRegion.Stage, region, executor.WorkerCount);
                     continue;
                 }
                 _bias = _spheres[0].ProductBias(in op, parameters);
                 for (int s = 0; s < _spheres.Length; s++) _parts[s] = _spheres[s].ProductArgs(in op, parameters, startsAtBias: _bias != null);
                 _columns = _parts[0].N;
                 _columnsPerItem = ColumnsPerItem(_columns, _panelWidth, _precision, _workers);
+                long productRegion = StepProfile.RegionStart(executor.WorkerCount);
                 executor.RunParallel(this, (_columns + _columnsPerItem - 1) / _columnsPerItem);
+                StepProfile.RegionEnd(StepRegion.Product, productRegion, executor.WorkerCount);
             }
         }
         finally
@@ -112,7 +116,7 @@ internal sealed unsafe class LockstepPass : IParallelWork
 
     public void ExecuteItem(int itemIndex, int workerIndex)
     {
-        long c0 = StepProfile.Start();
+        long w0 = StepProfile.ItemStart(), c0 = StepProfile.Start();
         if (!_op.IsProduct)
         {
             long t0 = Stopwatch.GetTimestamp();
@@ -121,6 +125,7 @@ internal sealed unsafe class LockstepPass : IParallelWork
             _sphereBusyTicks[ws.SphereIndex] += Stopwatch.GetTimestamp() - t0;
             if (_op.Stage == SphereStage.Embedding && (uint)workerIndex < (uint)_workerSphereRuns.Length) _workerSphereRuns[workerIndex]++;
             StepProfile.ChargeWorker(workerIndex, c0);
+            StepProfile.ItemEnd(workerIndex, w0);
             return;
         }
         int n0 = itemIndex * _columnsPerItem, n1 = Math.Min(_columns, n0 + _columnsPerItem);
@@ -134,5 +139,6 @@ internal sealed unsafe class LockstepPass : IParallelWork
         SgemmDriver.ComputeColumnsOfParts(_parts, n0, n1, _width, _precision);
         StepProfile.ChargeWorker(workerIndex, c0);
         StepProfile.Lap(_op.ProductPhase, ref c0);
+        StepProfile.ItemEnd(workerIndex, w0);
     }
 }

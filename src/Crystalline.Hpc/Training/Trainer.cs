@@ -334,10 +334,17 @@ internal sealed unsafe class Trainer : IDisposable
         long t0 = Stopwatch.GetTimestamp();
         RefreshPackedWeights();
         if (_lockstep is not null) _lockstep.Run(_trainProgram, Parameters.Pointer, _sphereWork.LossScale, _exec);
-        else _exec.RunEpoch(_sphereWork);
+        else
+        {
+            long region = StepProfile.RegionStart(_exec.WorkerCount);
+            _exec.RunEpoch(_sphereWork);
+            StepProfile.RegionEnd(StepRegion.Epoch, region, _exec.WorkerCount);
+        }
         _fused?.Run(_exec, _spheres[_root]!.GradientPointer); // the backward's weight GEMMs, reduced as they go
         long t1 = Stopwatch.GetTimestamp();
+        long reduceRegion = StepProfile.RegionStart(_exec.WorkerCount);
         _exec.RunParallel(_reduceWork, _itemStart.Length);
+        StepProfile.RegionEnd(StepRegion.Reduction, reduceRegion, _exec.WorkerCount);
         if (!_overwrite)
             foreach (int s in _active) if (s != _root) _spheres[s]!.GradientsZeroed = true; // ReduceWork cleared every source slice
         LastComputeTicks = t1 - t0;
@@ -367,7 +374,9 @@ internal sealed unsafe class Trainer : IDisposable
         _adamWork.Plain = new AdamWSettings(lr, Options.Beta1, Options.Beta2, Options.Epsilon, 0f);
         _adamWork.StepNumber = checked((int)(step + 1));
         _adamWork.GradientScale = gradScale;
+        long optimizerRegion = StepProfile.RegionStart(_exec.WorkerCount);
         _exec.RunParallel(_adamWork, _itemStart.Length);
+        StepProfile.RegionEnd(StepRegion.Optimizer, optimizerRegion, _exec.WorkerCount);
         if (!_overwrite) _spheres[_root]!.GradientsZeroed = true; // AdamWork cleared every slice of the reduced gradient after using it
         _gradientsReady = false;
         Interlocked.Increment(ref _weightVersion);
@@ -439,8 +448,10 @@ internal sealed unsafe class Trainer : IDisposable
             float* p = t.Parameters.Pointer;
             ws.Forward(p, t._packed);
             if (Backward) ws.Backward(p, LossScale, t._packed);
-            t._sphereBusyTicks[sphereIndex] += Stopwatch.GetTimestamp() - t0;
+            long t1 = Stopwatch.GetTimestamp();
+            t._sphereBusyTicks[sphereIndex] += t1 - t0;
             StepProfile.ChargeWorker(workerIndex, c0);
+            StepProfile.ItemEnd(workerIndex, StepProfile.Enabled ? t0 : 0);
             if ((uint)workerIndex < (uint)t._workerSpheres.Length) t._workerSpheres[workerIndex]++;
         }
     }
@@ -449,7 +460,7 @@ internal sealed unsafe class Trainer : IDisposable
     {
         public void ExecuteItem(int itemIndex, int workerIndex)
         {
-            long tm = StepProfile.Start();
+            long w0 = StepProfile.ItemStart(), tm = StepProfile.Start();
             int start = t._itemStart[itemIndex], len = t._itemLength[itemIndex];
             if (t._itemBlock is not null && t._itemBlock[itemIndex] >= 0)
             {
@@ -457,6 +468,7 @@ internal sealed unsafe class Trainer : IDisposable
                 t._itemSquares[itemIndex] = t._fused!.BlockSquares[t._itemBlock[itemIndex]];
                 StepProfile.ChargeWorker(workerIndex, tm);
                 StepProfile.Lap(StepPhase.Reduction, ref tm);
+                StepProfile.ItemEnd(workerIndex, w0);
                 return;
             }
             else if (t._overwrite)
@@ -485,6 +497,7 @@ internal sealed unsafe class Trainer : IDisposable
             t._itemSquares[itemIndex] = VectorMath.SumOfSquares(new ReadOnlySpan<float>(t._spheres[t._root]!.GradientPointer + start, len));
             StepProfile.ChargeWorker(workerIndex, tm);
             StepProfile.Lap(StepPhase.Reduction, ref tm);
+            StepProfile.ItemEnd(workerIndex, w0);
         }
     }
 
@@ -521,7 +534,7 @@ internal sealed unsafe class Trainer : IDisposable
 
         public void ExecuteItem(int itemIndex, int workerIndex)
         {
-            long tm = StepProfile.Start();
+            long w0 = StepProfile.ItemStart(), tm = StepProfile.Start();
             int start = t._itemStart[itemIndex], len = t._itemLength[itemIndex];
             var p = new Span<float>(t.Parameters.Pointer + start, len);
             var g = new ReadOnlySpan<float>(t._spheres[t._root]!.GradientPointer + start, len);
@@ -532,6 +545,7 @@ internal sealed unsafe class Trainer : IDisposable
             if (!t._overwrite) new Span<float>(t._spheres[t._root]!.GradientPointer + start, len).Clear(); // ready for the next backward
             StepProfile.ChargeWorker(workerIndex, tm);
             StepProfile.Lap(StepPhase.Optimizer, ref tm);
+            StepProfile.ItemEnd(workerIndex, w0);
         }
     }
 }
