@@ -11,6 +11,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "gemm") return Kernels.GemmHarness.Run(args[1..]);
         if (args.Length > 0 && args[0] == "gemm-kernel") return Kernels.KernelProbe.Run();
         if (args.Length > 0 && args[0] == "pack-probe") return Kernels.PackProbe.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "lockstep-probe") return Kernels.LockstepProbe.Run(args[1..]);
         if (args.Length > 0 && args[0] == "gemm-parts") return Kernels.PartsProbe.Run(args[1..]);
         if (args.Length > 0 && args[0] == "train-step") return Training.TrainStepBench.Run(args[1..]);
         if (args.Length > 0 && args[0] == "scheduler") return Scheduling.SchedulerHarness.Run(args[1..]);

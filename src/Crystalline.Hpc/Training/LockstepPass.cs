@@ -40,6 +40,10 @@ internal sealed unsafe class LockstepPass : IParallelWork
     private float _lossScale;
     private float* _bias;
     private int _columns, _columnsPerItem;
+    // Names the product in flight's A operand (the spheres' rows) for the GEMM's per-thread packed-A reuse: a worker
+    // running several column items of one product packs the spheres' rows once. Unique in the process.
+    private long _productKey;
+    private static long s_lastProductKey;
 
     /// <param name="spheres">The spheres with rows, in index order.</param>
     /// <param name="workers">The executor's worker count (sizes the column blocks).</param>
@@ -81,6 +85,7 @@ internal sealed unsafe class LockstepPass : IParallelWork
                 for (int s = 0; s < _spheres.Length; s++) _parts[s] = _spheres[s].ProductArgs(in op, parameters, startsAtBias: _bias != null);
                 _columns = _parts[0].N;
                 _columnsPerItem = ColumnsPerItem(_columns, _panelWidth, _precision, _workers);
+                _productKey = Interlocked.Increment(ref s_lastProductKey);
                 long productRegion = StepProfile.RegionStart(executor.WorkerCount);
                 executor.RunParallel(this, (_columns + _columnsPerItem - 1) / _columnsPerItem);
                 StepProfile.RegionEnd(StepRegion.Product, productRegion, executor.WorkerCount);
@@ -136,7 +141,7 @@ internal sealed unsafe class LockstepPass : IParallelWork
             foreach (ref readonly GemmArgs g in _parts.AsSpan())
                 for (int r = 0; r < g.M; r++) bias.CopyTo(new Span<float>(g.C + (long)r * g.Ldc + n0, n1 - n0));
         }
-        SgemmDriver.ComputeColumnsOfParts(_parts, n0, n1, _width, _precision);
+        SgemmDriver.ComputeColumnsOfParts(_parts, n0, n1, _width, _precision, _productKey);
         StepProfile.ChargeWorker(workerIndex, c0);
         StepProfile.Lap(_op.ProductPhase, ref c0);
         StepProfile.ItemEnd(workerIndex, w0);

@@ -29,16 +29,17 @@ internal static class SgemmDriver
     }
 
     /// <summary>Columns [n0, n1) of products sharing one pre-packed operand of <paramref name="width"/> and
-    /// <paramref name="precision"/> (see <see cref="BlockedGemm{TK}.ComputeColumnsOfParts"/>).</summary>
+    /// <paramref name="precision"/> (see <see cref="BlockedGemm{TK}.ComputeColumnsOfParts"/>; <paramref name="operandKey"/>
+    /// there).</summary>
     /// <exception cref="NotSupportedException">the scalar reference, which does not pack.</exception>
-    public static void ComputeColumnsOfParts(ReadOnlySpan<GemmArgs> parts, int n0, int n1, VectorWidth width, GemmPrecision precision)
+    public static void ComputeColumnsOfParts(ReadOnlySpan<GemmArgs> parts, int n0, int n1, VectorWidth width, GemmPrecision precision, long operandKey = 0)
     {
-        if (precision == GemmPrecision.Bf16) { BlockedGemm<MicroKernelBf16>.ComputeColumnsOfParts(parts, n0, n1); return; }
+        if (precision == GemmPrecision.Bf16) { BlockedGemm<MicroKernelBf16>.ComputeColumnsOfParts(parts, n0, n1, operandKey); return; }
         switch (width)
         {
-            case VectorWidth.V512: BlockedGemm<MicroKernel512>.ComputeColumnsOfParts(parts, n0, n1); break;
-            case VectorWidth.V256: BlockedGemm<MicroKernel256>.ComputeColumnsOfParts(parts, n0, n1); break;
-            case VectorWidth.V128: BlockedGemm<MicroKernel128>.ComputeColumnsOfParts(parts, n0, n1); break;
+            case VectorWidth.V512: BlockedGemm<MicroKernel512>.ComputeColumnsOfParts(parts, n0, n1, operandKey); break;
+            case VectorWidth.V256: BlockedGemm<MicroKernel256>.ComputeColumnsOfParts(parts, n0, n1, operandKey); break;
+            case VectorWidth.V128: BlockedGemm<MicroKernel128>.ComputeColumnsOfParts(parts, n0, n1, operandKey); break;
             default: throw new NotSupportedException("the scalar GEMM does not use packed operands");
         }
     }
@@ -228,7 +229,14 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
     /// gets the tiles and the k order of <see cref="ComputeColumns"/>, so the result is bitwise that of running the
     /// parts one by one.
     /// </summary>
-    public static void ComputeColumnsOfParts(ReadOnlySpan<GemmArgs> parts, int n0, int n1)
+    /// <param name="parts">The products (the same B, K and N).</param>
+    /// <param name="n0">First column (a multiple of NR).</param>
+    /// <param name="n1">End of the columns.</param>
+    /// <param name="operandKey">0, or a number naming these parts' A operands with their current contents, unique in the
+    /// process: the thread then packs A for all of K, keeps it, and a later call with the same key (the next column range
+    /// of the same product on this thread) uses it without packing again. A must not change while its key is in use.
+    /// Only where all of K fits <see cref="GemmBlocking.PackedAFloats"/>; otherwise the key is ignored.</param>
+    public static void ComputeColumnsOfParts(ReadOnlySpan<GemmArgs> parts, int n0, int n1, long operandKey = 0)
     {
         if (parts.IsEmpty || n0 >= n1) return;
         int mr = TK.MR, nr = TK.NR, kcMax = KC;
@@ -245,15 +253,22 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
             rowSlots += (long)(g.M + mr - 1) / mr * mr;
         }
         var scratch = GemmScratch.Current;
-        float* packA = scratch.PackA(rowSlots * Steps(kcMax)), packB = scratch.PackB, tile = scratch.Tile;
+        // With a key, A is packed for all of K (slice after slice) and kept, so that this thread's next column range
+        // of the same product skips packing it; without one (or where all of K would not fit), slice by slice.
+        long wholeFloats = rowSlots * Steps(k);
+        bool keep = operandKey != 0 && wholeFloats <= GemmBlocking.PackedAFloats;
+        bool packed = false;
+        float* packA = keep ? scratch.PackAKept(wholeFloats, operandKey, out packed) : scratch.PackA(rowSlots * Steps(kcMax));
+        float* packB = scratch.PackB, tile = scratch.Tile;
         for (int pc = 0; pc < k; pc += kcMax)
         {
             int kc = Math.Min(kcMax, k - pc);
             int steps = Steps(kc);
-            float* aPart = packA;
+            float* aSlice = keep ? packA + rowSlots * Steps(pc) : packA;
+            float* aPart = aSlice;
             foreach (ref readonly GemmArgs g in parts)
             {
-                if (g.M > 0) GemmPacking.PackA(in g, 0, g.M, pc, kc, mr, aPart, Precision);
+                if (g.M > 0 && !packed) GemmPacking.PackA(in g, 0, g.M, pc, kc, mr, aPart, Precision);
                 aPart += (long)(g.M + mr - 1) / mr * mr * steps;
             }
             for (int jc = n0; jc < n1; jc += ncMax)
@@ -261,7 +276,7 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
                 int nc = Math.Min(ncMax, n1 - jc);
                 float* blockB = packedB != null ? packedB + Steps(pc) * nPad + (long)jc * steps : packB;
                 if (packedB == null) GemmPacking.PackB(in first, pc, kc, jc, nc, nr, packB, Precision);
-                aPart = packA;
+                aPart = aSlice;
                 foreach (ref readonly GemmArgs g in parts)
                 {
                     // Later k slices add onto what the first one wrote.
@@ -270,6 +285,7 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
                 }
             }
         }
+        if (keep && !packed) scratch.KeepPackedA(operandKey);
     }
 
     /// <summary>
