@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Crystalline.Hpc.Kernels.Gemm;
+using Crystalline.Hpc.Memory;
 using Crystalline.Hpc.Scheduling;
 
 namespace Crystalline.Hpc.Training;
@@ -23,8 +24,13 @@ namespace Crystalline.Hpc.Training;
 /// The scheduler's per-sphere statistics count epochs, so in lockstep they show no sphere work; the
 /// trainer's own per-sphere busy time (stages only) and the per-worker totals still do.
 /// </remarks>
-internal sealed unsafe class LockstepPass : IParallelWork
+internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
 {
+    /// <summary>Default of the most bytes of shared packed A a product may take (<see cref="PacksAInStage"/>); larger ones pack
+    /// per item. 64 MB: the LM head's dinput at gpt2-124M, B=4, T=64 takes 53.</summary>
+    internal const long MaxSharedPackedABytes = 64L << 20;
+    private readonly long _sharedALimit;
+
     private readonly SphereWorkspace[] _spheres;
     private readonly Kernels.VectorWidth _width;
     private readonly GemmPrecision _precision;
@@ -45,13 +51,25 @@ internal sealed unsafe class LockstepPass : IParallelWork
     private long _productKey;
     private static long s_lastProductKey;
 
+    // The next product's A packed by the stage before it, each sphere its own rows (see PacksAInStage): the layout of
+    // ComputeColumnsOfParts's packedA. Row slot of each sphere's rows, the slots in all, and the buffer (grown once, at
+    // the first pass that needs it).
+    private readonly long[] _partRow0;
+    private readonly long _rowSlots;
+    private AlignedBuffer<float>? _sharedA;
+    private StepOp _packNext;      // the product the stage in flight packs A for
+    private bool _stagePacks;      // … if it does
+    private bool _productAPacked;  // the product in flight finds its A packed
+
     /// <param name="spheres">The spheres with rows, in index order.</param>
     /// <param name="workers">The executor's worker count (sizes the column blocks).</param>
     /// <param name="sphereBusyTicks">Per sphere index: time in stages is added here.</param>
     /// <param name="workerSphereRuns">Per worker: spheres it embedded (one per sphere and pass).</param>
+    /// <param name="sharedPackedABytes">Most bytes of shared packed A a product may take (0: every item packs A itself).</param>
     /// <exception cref="NotSupportedException">the GEMM at the spheres' precision does not pack (the scalar reference).</exception>
-    public LockstepPass(SphereWorkspace[] spheres, int workers, long[] sphereBusyTicks, long[] workerSphereRuns)
+    public LockstepPass(SphereWorkspace[] spheres, int workers, long[] sphereBusyTicks, long[] workerSphereRuns, long sharedPackedABytes = MaxSharedPackedABytes)
     {
+        _sharedALimit = sharedPackedABytes;
         _spheres = spheres;
         _width = Kernels.KernelDispatch.Resolve(Kernels.VectorWidth.Auto);
         _precision = spheres[0].Precision;
@@ -61,6 +79,33 @@ internal sealed unsafe class LockstepPass : IParallelWork
         _workers = Math.Max(1, workers);
         _sphereBusyTicks = sphereBusyTicks;
         _workerSphereRuns = workerSphereRuns;
+        int mr = SgemmDriver.PanelRows(_width, _precision);
+        _partRow0 = new long[spheres.Length];
+        for (int s = 0; s < spheres.Length; s++)
+        {
+            _partRow0[s] = _rowSlots;
+            _rowSlots += (spheres[s].RowCount * spheres[s].T + mr - 1) / mr * mr;
+        }
+    }
+
+    /// <summary>
+    /// Whether the stage before product <paramref name="product"/> packs its A (each sphere its own rows, right after
+    /// making them, while they are in its worker's cache) into one buffer that every column item then reads — instead of
+    /// every item packing all the spheres' rows for itself. Not where the packed A would exceed
+    /// the limit given to the constructor (default <see cref="MaxSharedPackedABytes"/>).
+    /// </summary>
+    /// <remarks>Why: a product of two column items (dinput of fc: K = 3072; of the LM head: K = Vp) on two workers packed
+    /// all of A twice; at gpt2-124M B=4 T=64 that was ~25 of the step's 61 ms of A packing on two threads.</remarks>
+    internal bool PacksAInStage(in StepOp product, float* parameters) =>
+        SgemmDriver.PackedPartsFloats(_rowSlots, _spheres[0].ProductArgs(in product, parameters, false).K, _precision) * sizeof(float) <= _sharedALimit;
+
+    /// <summary>Bytes of the shared packed-A buffer (0 before the first pass that packs in a stage).</summary>
+    internal long SharedPackedABytes => _sharedA is null ? 0 : _sharedA.Length * sizeof(float);
+
+    public void Dispose()
+    {
+        _sharedA?.Dispose();
+        _sharedA = null;
     }
 
     /// <summary>Runs <paramref name="program"/> on every sphere against the weights at <paramref name="parameters"/>.</summary>
@@ -69,16 +114,22 @@ internal sealed unsafe class LockstepPass : IParallelWork
         _parameters = parameters;
         _lossScale = lossScale;
         foreach (SphereWorkspace ws in _spheres) ws.UsePackedWeights(null);
+        EnsureSharedA(program, parameters);
         try
         {
-            foreach (StepOp op in program)
+            for (int i = 0; i < program.Length; i++)
             {
+                StepOp op = program[i];
                 _op = op;
                 if (!op.IsProduct)
                 {
+                    _stagePacks = i + 1 < program.Length && program[i + 1].IsProduct && PacksAInStage(in program[i + 1], parameters);
+                    _packNext = _stagePacks ? program[i + 1] : default;
                     long region = StepProfile.RegionStart(executor.WorkerCount);
                     executor.RunParallel(this, _spheres.Length);
                     StepProfile.RegionEnd(StepRegion.Stage, region, executor.WorkerCount);
+                    _productAPacked = _stagePacks;
+                    _stagePacks = false;
                     continue;
                 }
                 _bias = _spheres[0].ProductBias(in op, parameters);
@@ -89,6 +140,7 @@ internal sealed unsafe class LockstepPass : IParallelWork
                 long productRegion = StepProfile.RegionStart(executor.WorkerCount);
                 executor.RunParallel(this, (_columns + _columnsPerItem - 1) / _columnsPerItem);
                 StepProfile.RegionEnd(StepRegion.Product, productRegion, executor.WorkerCount);
+                _productAPacked = false;
             }
         }
         finally
@@ -96,7 +148,21 @@ internal sealed unsafe class LockstepPass : IParallelWork
             Array.Clear(_parts); // drop the pointers into the arenas
             _bias = null;
             _parameters = null;
+            _stagePacks = _productAPacked = false;
         }
+    }
+
+    /// <summary>Grows the shared packed-A buffer to the largest product of <paramref name="program"/> that packs in its stage.</summary>
+    private void EnsureSharedA(ReadOnlySpan<StepOp> program, float* parameters)
+    {
+        long floats = 0;
+        for (int i = 1; i < program.Length; i++)
+            if (program[i].IsProduct && !program[i - 1].IsProduct && PacksAInStage(in program[i], parameters))
+                floats = Math.Max(floats, SgemmDriver.PackedPartsFloats(_rowSlots, _spheres[0].ProductArgs(in program[i], parameters, false).K, _precision));
+        if (floats == 0 || (_sharedA is not null && _sharedA.Length >= floats)) return;
+        _sharedA?.Dispose();
+        _sharedA = null;
+        _sharedA = new AlignedBuffer<float>(floats);
     }
 
     /// <summary>
@@ -127,6 +193,13 @@ internal sealed unsafe class LockstepPass : IParallelWork
             long t0 = Stopwatch.GetTimestamp();
             SphereWorkspace ws = _spheres[itemIndex];
             ws.RunStage(in _op, _parameters, _lossScale);
+            if (_stagePacks)
+            {
+                long pm = StepProfile.Start();
+                GemmArgs part = ws.ProductArgs(in _packNext, _parameters, false);
+                SgemmDriver.PackPartA(in part, _sharedA!.Pointer, _rowSlots, _partRow0[itemIndex], _width, _precision);
+                StepProfile.Lap(_packNext.ProductPhase, ref pm); // the product's time, as when it packed A itself
+            }
             _sphereBusyTicks[ws.SphereIndex] += Stopwatch.GetTimestamp() - t0;
             if (_op.Stage == SphereStage.Embedding && (uint)workerIndex < (uint)_workerSphereRuns.Length) _workerSphereRuns[workerIndex]++;
             StepProfile.ChargeWorker(workerIndex, c0);
@@ -141,7 +214,7 @@ internal sealed unsafe class LockstepPass : IParallelWork
             foreach (ref readonly GemmArgs g in _parts.AsSpan())
                 for (int r = 0; r < g.M; r++) bias.CopyTo(new Span<float>(g.C + (long)r * g.Ldc + n0, n1 - n0));
         }
-        SgemmDriver.ComputeColumnsOfParts(_parts, n0, n1, _width, _precision, _productKey);
+        SgemmDriver.ComputeColumnsOfParts(_parts, n0, n1, _width, _precision, _productKey, _productAPacked ? _sharedA!.Pointer : null);
         StepProfile.ChargeWorker(workerIndex, c0);
         StepProfile.Lap(_op.ProductPhase, ref c0);
         StepProfile.ItemEnd(workerIndex, w0);

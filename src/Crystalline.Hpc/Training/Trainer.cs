@@ -80,6 +80,9 @@ internal sealed unsafe class Trainer : IDisposable
     /// <summary>True when the spheres run in lockstep (<see cref="LockstepPass"/>) rather than one epoch of whole spheres.</summary>
     internal bool RunsInLockstep => _lockstep is not null;
 
+    /// <summary>Bytes of the lockstep pass's shared packed-A buffer (0 without lockstep, or before the first step).</summary>
+    internal long LockstepSharedPackedABytes => _lockstep?.SharedPackedABytes ?? 0;
+
     /// <summary>The fused weight-gradient reduction, or null (tests read its slot count).</summary>
     internal FusedWeightGradients? WeightGradientFusion => _fused;
 
@@ -104,9 +107,12 @@ internal sealed unsafe class Trainer : IDisposable
     /// weights bit for bit either way. Null (the default): lockstep where several spheres hold at most 128 tokens
     /// each and the weight matrices take at least 16 MB (<see cref="MinMatrixBytesForLockstep"/>: below that they
     /// stay in cache and the barriers cost more). Off regardless with legacyGradientZeroing or a GEMM that does not pack.</param>
+    /// <param name="lockstepSharedPackedABytes">Bench and test switch: in lockstep, the most bytes of a product's A that the
+    /// stage before it packs once into a shared buffer for all column items (<see cref="LockstepPass.PacksAInStage"/>); 0: every
+    /// item packs A itself. Same weights bit for bit either way.</param>
     /// <exception cref="ArgumentException">invalid options, or an executor whose sphere count is not 12^depth.</exception>
     public Trainer(TrainerOptions options, ISphereExecutor executor, GptParameters? weights = null, bool legacyGradientZeroing = false,
-        bool prepackWeights = true, bool? fuseWeightGradients = null, bool? lockstep = null)
+        bool prepackWeights = true, bool? fuseWeightGradients = null, bool? lockstep = null, long lockstepSharedPackedABytes = LockstepPass.MaxSharedPackedABytes)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(executor);
@@ -214,7 +220,7 @@ internal sealed unsafe class Trainer : IDisposable
         _workerSpheres = new long[Math.Max(1, executor.WorkerCount)];
         _evalProgram = StepProgram.Forward(options.Model.NumLayers);
         _trainProgram = [.. _evalProgram, .. StepProgram.Backward(options.Model.NumLayers)];
-        if (lockstepRun) _lockstep = new LockstepPass(Array.ConvertAll(_active, s => _spheres[s]!), executor.WorkerCount, _sphereBusyTicks, _workerSpheres);
+        if (lockstepRun) _lockstep = new LockstepPass(Array.ConvertAll(_active, s => _spheres[s]!), executor.WorkerCount, _sphereBusyTicks, _workerSpheres, lockstepSharedPackedABytes);
     }
 
     public TrainerOptions Options { get; }
@@ -433,6 +439,7 @@ internal sealed unsafe class Trainer : IDisposable
         Parameters.Dispose();
         State.Dispose();
         _packed?.Dispose();
+        _lockstep?.Dispose();
     }
 
     private sealed class SphereWork(Trainer t) : ISphereWork

@@ -18,9 +18,10 @@ public class LockstepTests
     // where KC is 256; the LM head's dinput: k = 336).
     private static readonly GptConfig Panels = new(MaxSeqLen: 8, VocabSize: 300, PaddedVocabSize: 336, NumLayers: 2, NumHeads: 2, Channels: 80);
 
-    private static byte[] Train(ISphereExecutor exec, TrainerOptions options, int steps, bool lockstep, bool fuse, out double[] losses)
+    private static byte[] Train(ISphereExecutor exec, TrainerOptions options, int steps, bool lockstep, bool fuse, out double[] losses,
+        long sharedPackedABytes = LockstepPass.MaxSharedPackedABytes)
     {
-        using var trainer = new Trainer(options, exec, fuseWeightGradients: fuse, lockstep: lockstep);
+        using var trainer = new Trainer(options, exec, fuseWeightGradients: fuse, lockstep: lockstep, lockstepSharedPackedABytes: sharedPackedABytes);
         Assert.Equal(lockstep, trainer.RunsInLockstep);
         int V = options.Model.VocabSize, n = options.BatchSize * options.SeqLen;
         losses = new double[steps + 1];
@@ -48,6 +49,33 @@ public class LockstepTests
         using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = depth, SpinRounds = 50 });
         Assert.Equal(alone, Train(cp, options, 3, lockstep: true, fuse, out losses));
         Assert.Equal(aloneLosses, losses);
+        // Every column item packing A itself (no stage packs a shared A), and a limit that lets only the products of
+        // the narrowest A (K = C) share one: the same bits.
+        foreach (long limit in new long[] { 0, 32 * 1024 })
+        {
+            Assert.Equal(alone, Train(cp, options, 3, lockstep: true, fuse, out losses, limit));
+            Assert.Equal(aloneLosses, losses);
+        }
+    }
+
+    [Fact]
+    public void Stages_pack_the_next_products_A_once_within_the_limit()
+    {
+        TrainerOptions options = Options(4, 8, 1, Panels);
+        int n = options.BatchSize * options.SeqLen, V = Panels.VocabSize;
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 50 });
+        long Bytes(long limit)
+        {
+            using var trainer = new Trainer(options, cp, lockstep: true, lockstepSharedPackedABytes: limit);
+            trainer.Step(Tokens(n, V, 1), Tokens(n, V, 2));
+            return trainer.LockstepSharedPackedABytes;
+        }
+        // Four spheres of 8 rows, each rounded up to 12 (MR = 6): 48 row slots; the widest A is the LM head's dinput (K = Vp = 336).
+        int mr = SgemmDriver.PanelRows(Crystalline.Hpc.Kernels.KernelDispatch.Resolve(Crystalline.Hpc.Kernels.VectorWidth.Auto), GemmPrecision.Fp32);
+        long slots = 4 * ((8 + mr - 1) / mr * mr);
+        Assert.Equal(slots * Panels.PaddedVocabSize * sizeof(float), Bytes(LockstepPass.MaxSharedPackedABytes));
+        Assert.Equal(slots * Panels.Channels * sizeof(float), Bytes(32 * 1024)); // only K = C fits
+        Assert.Equal(0, Bytes(0));
     }
 
     [Fact]

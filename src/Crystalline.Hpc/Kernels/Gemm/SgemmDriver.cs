@@ -29,17 +29,47 @@ internal static class SgemmDriver
     }
 
     /// <summary>Columns [n0, n1) of products sharing one pre-packed operand of <paramref name="width"/> and
-    /// <paramref name="precision"/> (see <see cref="BlockedGemm{TK}.ComputeColumnsOfParts"/>; <paramref name="operandKey"/>
-    /// there).</summary>
+    /// <paramref name="precision"/> (see <see cref="BlockedGemm{TK}.ComputeColumnsOfParts"/>; <paramref name="operandKey"/> and
+    /// <paramref name="packedA"/> there).</summary>
     /// <exception cref="NotSupportedException">the scalar reference, which does not pack.</exception>
-    public static void ComputeColumnsOfParts(ReadOnlySpan<GemmArgs> parts, int n0, int n1, VectorWidth width, GemmPrecision precision, long operandKey = 0)
+    public static unsafe void ComputeColumnsOfParts(ReadOnlySpan<GemmArgs> parts, int n0, int n1, VectorWidth width, GemmPrecision precision,
+        long operandKey = 0, float* packedA = null)
     {
-        if (precision == GemmPrecision.Bf16) { BlockedGemm<MicroKernelBf16>.ComputeColumnsOfParts(parts, n0, n1, operandKey); return; }
+        if (precision == GemmPrecision.Bf16) { BlockedGemm<MicroKernelBf16>.ComputeColumnsOfParts(parts, n0, n1, operandKey, packedA); return; }
         switch (width)
         {
-            case VectorWidth.V512: BlockedGemm<MicroKernel512>.ComputeColumnsOfParts(parts, n0, n1, operandKey); break;
-            case VectorWidth.V256: BlockedGemm<MicroKernel256>.ComputeColumnsOfParts(parts, n0, n1, operandKey); break;
-            case VectorWidth.V128: BlockedGemm<MicroKernel128>.ComputeColumnsOfParts(parts, n0, n1, operandKey); break;
+            case VectorWidth.V512: BlockedGemm<MicroKernel512>.ComputeColumnsOfParts(parts, n0, n1, operandKey, packedA); break;
+            case VectorWidth.V256: BlockedGemm<MicroKernel256>.ComputeColumnsOfParts(parts, n0, n1, operandKey, packedA); break;
+            case VectorWidth.V128: BlockedGemm<MicroKernel128>.ComputeColumnsOfParts(parts, n0, n1, operandKey, packedA); break;
+            default: throw new NotSupportedException("the scalar GEMM does not use packed operands");
+        }
+    }
+
+    /// <summary>MR (rows per A micro-panel) of the kernel <see cref="ComputeColumnsOfParts"/> runs at <paramref name="width"/> and
+    /// <paramref name="precision"/>; 0 for the scalar reference.</summary>
+    public static int PanelRows(VectorWidth width, GemmPrecision precision) => precision == GemmPrecision.Bf16 ? MicroKernelBf16.MR : width switch
+    {
+        VectorWidth.V512 => MicroKernel512.MR,
+        VectorWidth.V256 => MicroKernel256.MR,
+        VectorWidth.V128 => MicroKernel128.MR,
+        _ => 0,
+    };
+
+    /// <summary>Floats of the shared packed-A layout of <see cref="ComputeColumnsOfParts"/> for <paramref name="rowSlots"/> rows
+    /// (every part's rows rounded up to whole micro-panels, summed) and inner dimension <paramref name="k"/>.</summary>
+    public static long PackedPartsFloats(long rowSlots, int k, GemmPrecision precision) => rowSlots * PanelSteps(k, precision);
+
+    /// <summary>Packs all of K of one part's A (rows [0, M) of op(A)) into the shared packed-A layout of
+    /// <see cref="ComputeColumnsOfParts"/>, at row slot <paramref name="partRow0"/> of <paramref name="rowSlots"/>.</summary>
+    /// <exception cref="NotSupportedException">the scalar reference, which does not pack.</exception>
+    public static unsafe void PackPartA(in GemmArgs part, float* packedA, long rowSlots, long partRow0, VectorWidth width, GemmPrecision precision)
+    {
+        if (precision == GemmPrecision.Bf16) { BlockedGemm<MicroKernelBf16>.PackPartA(in part, packedA, rowSlots, partRow0); return; }
+        switch (width)
+        {
+            case VectorWidth.V512: BlockedGemm<MicroKernel512>.PackPartA(in part, packedA, rowSlots, partRow0); break;
+            case VectorWidth.V256: BlockedGemm<MicroKernel256>.PackPartA(in part, packedA, rowSlots, partRow0); break;
+            case VectorWidth.V128: BlockedGemm<MicroKernel128>.PackPartA(in part, packedA, rowSlots, partRow0); break;
             default: throw new NotSupportedException("the scalar GEMM does not use packed operands");
         }
     }
@@ -236,7 +266,10 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
     /// process: the thread then packs A for all of K, keeps it, and a later call with the same key (the next column range
     /// of the same product on this thread) uses it without packing again. A must not change while its key is in use.
     /// Only where all of K fits <see cref="GemmBlocking.PackedAFloats"/>; otherwise the key is ignored.</param>
-    public static void ComputeColumnsOfParts(ReadOnlySpan<GemmArgs> parts, int n0, int n1, long operandKey = 0)
+    /// <param name="packedA">Null, or every part's A already packed for all of K (<see cref="PackPartA"/>): KC slice pc at
+    /// rowSlots·Steps(pc), the parts in order within it, each rounded up to whole micro-panels; then nothing is packed and the
+    /// key is ignored.</param>
+    public static void ComputeColumnsOfParts(ReadOnlySpan<GemmArgs> parts, int n0, int n1, long operandKey = 0, float* packedA = null)
     {
         if (parts.IsEmpty || n0 >= n1) return;
         int mr = TK.MR, nr = TK.NR, kcMax = KC;
@@ -256,9 +289,9 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
         // With a key, A is packed for all of K (slice after slice) and kept, so that this thread's next column range
         // of the same product skips packing it; without one (or where all of K would not fit), slice by slice.
         long wholeFloats = rowSlots * Steps(k);
-        bool keep = operandKey != 0 && wholeFloats <= GemmBlocking.PackedAFloats;
-        bool packed = false;
-        float* packA = keep ? scratch.PackAKept(wholeFloats, operandKey, out packed) : scratch.PackA(rowSlots * Steps(kcMax));
+        bool keep = packedA != null || (operandKey != 0 && wholeFloats <= GemmBlocking.PackedAFloats);
+        bool packed = packedA != null;
+        float* packA = packedA != null ? packedA : keep ? scratch.PackAKept(wholeFloats, operandKey, out packed) : scratch.PackA(rowSlots * Steps(kcMax));
         float* packB = scratch.PackB, tile = scratch.Tile;
         for (int pc = 0; pc < k; pc += kcMax)
         {
@@ -286,6 +319,18 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
             }
         }
         if (keep && !packed) scratch.KeepPackedA(operandKey);
+    }
+
+    /// <summary>All of K of one part's A into the shared layout of <see cref="ComputeColumnsOfParts"/> (parameter packedA), at row
+    /// slot <paramref name="partRow0"/> of <paramref name="rowSlots"/>.</summary>
+    public static void PackPartA(in GemmArgs g, float* packedA, long rowSlots, long partRow0)
+    {
+        if (g.M == 0) return;
+        for (int pc = 0; pc < g.K; pc += KC)
+        {
+            int kc = Math.Min(KC, g.K - pc);
+            GemmPacking.PackA(in g, 0, g.M, pc, kc, TK.MR, packedA + rowSlots * Steps(pc) + partRow0 * Steps(kc), Precision);
+        }
     }
 
     /// <summary>
