@@ -7,7 +7,9 @@ namespace Crystalline.Hpc.Tests.Kernels;
 /// Packing only moves values: every packed A block must hold exactly op(A)'s values in the micro-panel layout
 /// (panel t at t·MR·kc, k-major, MR values per k, zeros past the last row) and write nothing beyond it — for
 /// both storage orders and every path (the transposed one walks k rows at a time up to
-/// <see cref="GemmPacking.TransposedRowsAtOnce"/> rows, panel by panel beyond).
+/// <see cref="GemmPacking.TransposedRowsAtOnce"/> rows, panel by panel beyond); likewise B (panel t of NR columns at
+/// t·NR·kc, k-major, zeros past the last column), whose transposed path goes through 16×16 and 8×8 register transposes
+/// and scalar remainders.
 /// </summary>
 public unsafe class GemmPackingTests
 {
@@ -42,6 +44,40 @@ public unsafe class GemmPackingTests
                         Assert.True(expected == dst[t * mr * kc + p * mr + r], $"mc {mc} kc {kc}: panel {t} k {p} row {r}: {dst[t * mr * kc + p * mr + r]} instead of {expected}");
                     }
             for (int i = panels * mr * kc; i < dst.Length; i++) Assert.True(float.IsNaN(dst[i]), $"mc {mc} kc {kc}: wrote past the block at {i}");
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Packed_B_holds_op_b_in_micro_panels_and_nothing_else(bool transB)
+    {
+        const int nr = 64, colsTotal = 200, kTotal = 300, guard = 64;
+        foreach (int nc in new[] { 1, 7, 8, 15, 16, 17, 40, 64, 65, 130 })
+        foreach (int kc in new[] { 1, 7, 8, 15, 16, 17, 64, 100, 256 })
+        {
+            int jc = 5, pc = 13;
+            int ldb = transB ? kTotal + 3 : colsTotal + 3; // op(B)(k, j) = b[j·ldb + k] when transposed
+            var b = new float[(transB ? colsTotal : kTotal) * ldb];
+            for (int i = 0; i < b.Length; i++) b[i] = i + 1;
+            int panels = (nc + nr - 1) / nr;
+            var dst = new float[panels * nr * kc + guard];
+            Array.Fill(dst, float.NaN);
+            fixed (float* pb = b)
+            fixed (float* pd = dst)
+            {
+                var g = new GemmArgs(false, transB, 1, colsTotal, kTotal, 1f, null, 1, pb, ldb, 0f, null, 1);
+                GemmPacking.PackB(in g, pc, kc, jc, nc, nr, pd);
+            }
+            for (int t = 0; t < panels; t++)
+                for (int p = 0; p < kc; p++)
+                    for (int c = 0; c < nr; c++)
+                    {
+                        int col = t * nr + c;
+                        float expected = col < nc ? b[transB ? (jc + col) * ldb + pc + p : (pc + p) * ldb + jc + col] : 0f;
+                        Assert.True(expected == dst[t * nr * kc + p * nr + c], $"nc {nc} kc {kc}: panel {t} k {p} column {c}: {dst[t * nr * kc + p * nr + c]} instead of {expected}");
+                    }
+            for (int i = panels * nr * kc; i < dst.Length; i++) Assert.True(float.IsNaN(dst[i]), $"nc {nc} kc {kc}: wrote past the block at {i}");
         }
     }
 }

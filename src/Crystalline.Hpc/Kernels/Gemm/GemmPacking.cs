@@ -171,6 +171,19 @@ internal static unsafe class GemmPacking
             float* d = dst + (long)jr * kc;
             float* s = g.B + (jc + jr) * ldb + pc;
             int j = 0;
+            if (Avx512F.IsSupported)
+            {
+                // Whole cache lines: sixteen k of sixteen columns per register transpose.
+                int kc16 = kc / 16 * 16;
+                for (; j + 16 <= cols; j += 16)
+                {
+                    float* sj = s + j * ldb;
+                    int p = 0;
+                    for (; p < kc16; p += 16) Transpose16x16(sj + p, ldb, d + (long)p * nr + j, nr);
+                    for (; p < kc; p++)
+                        for (int jj = 0; jj < 16; jj++) d[(long)p * nr + j + jj] = sj[jj * ldb + p];
+                }
+            }
             if (Avx.IsSupported)
             {
                 int kc8 = kc / 8 * 8;
@@ -192,6 +205,62 @@ internal static unsafe class GemmPacking
                 for (int p = 0; p < kc; p++)
                     for (int jj = cols; jj < nr; jj++) d[(long)p * nr + jj] = 0f;
         }
+    }
+
+    /// <summary>
+    /// dst[r·dstStride + c] = src[c·srcStride + r] for a 16×16 block: AVX-512 unpacks and in-lane shuffles transpose the
+    /// 4×4 blocks of each 128-bit lane, two rounds of lane shuffles (vshuff32x4) put the lanes in place — 64 shuffles
+    /// for 256 values, and every load and store a whole 64-byte line (the 8×8 AVX transpose needs 0.375 shuffles per
+    /// value and touches half lines).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose16x16(float* src, long srcStride, float* dst, long dstStride)
+    {
+        // Stage 1: interleave row pairs within each 128-bit lane.
+        var r0 = Avx512F.LoadVector512(src); var r1 = Avx512F.LoadVector512(src + srcStride);
+        var r2 = Avx512F.LoadVector512(src + 2 * srcStride); var r3 = Avx512F.LoadVector512(src + 3 * srcStride);
+        var r4 = Avx512F.LoadVector512(src + 4 * srcStride); var r5 = Avx512F.LoadVector512(src + 5 * srcStride);
+        var r6 = Avx512F.LoadVector512(src + 6 * srcStride); var r7 = Avx512F.LoadVector512(src + 7 * srcStride);
+        var r8 = Avx512F.LoadVector512(src + 8 * srcStride); var r9 = Avx512F.LoadVector512(src + 9 * srcStride);
+        var r10 = Avx512F.LoadVector512(src + 10 * srcStride); var r11 = Avx512F.LoadVector512(src + 11 * srcStride);
+        var r12 = Avx512F.LoadVector512(src + 12 * srcStride); var r13 = Avx512F.LoadVector512(src + 13 * srcStride);
+        var r14 = Avx512F.LoadVector512(src + 14 * srcStride); var r15 = Avx512F.LoadVector512(src + 15 * srcStride);
+        var t0 = Avx512F.UnpackLow(r0, r1); var t1 = Avx512F.UnpackHigh(r0, r1);
+        var t2 = Avx512F.UnpackLow(r2, r3); var t3 = Avx512F.UnpackHigh(r2, r3);
+        var t4 = Avx512F.UnpackLow(r4, r5); var t5 = Avx512F.UnpackHigh(r4, r5);
+        var t6 = Avx512F.UnpackLow(r6, r7); var t7 = Avx512F.UnpackHigh(r6, r7);
+        var t8 = Avx512F.UnpackLow(r8, r9); var t9 = Avx512F.UnpackHigh(r8, r9);
+        var t10 = Avx512F.UnpackLow(r10, r11); var t11 = Avx512F.UnpackHigh(r10, r11);
+        var t12 = Avx512F.UnpackLow(r12, r13); var t13 = Avx512F.UnpackHigh(r12, r13);
+        var t14 = Avx512F.UnpackLow(r14, r15); var t15 = Avx512F.UnpackHigh(r14, r15);
+        // Stage 2: u[4g + m], lane l = column 4l + m of rows 4g … 4g+3.
+        var u0 = Avx512F.Shuffle(t0, t2, 0x44); var u1 = Avx512F.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx512F.Shuffle(t1, t3, 0x44); var u3 = Avx512F.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx512F.Shuffle(t4, t6, 0x44); var u5 = Avx512F.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx512F.Shuffle(t5, t7, 0x44); var u7 = Avx512F.Shuffle(t5, t7, 0xEE);
+        var u8 = Avx512F.Shuffle(t8, t10, 0x44); var u9 = Avx512F.Shuffle(t8, t10, 0xEE);
+        var u10 = Avx512F.Shuffle(t9, t11, 0x44); var u11 = Avx512F.Shuffle(t9, t11, 0xEE);
+        var u12 = Avx512F.Shuffle(t12, t14, 0x44); var u13 = Avx512F.Shuffle(t12, t14, 0xEE);
+        var u14 = Avx512F.Shuffle(t13, t15, 0x44); var u15 = Avx512F.Shuffle(t13, t15, 0xEE);
+        // Stages 3 and 4, per m: gather lane l of the four row groups into output row 4l + m.
+        Lanes(u0, u4, u8, u12, dst, dstStride, 0);
+        Lanes(u1, u5, u9, u13, dst, dstStride, 1);
+        Lanes(u2, u6, u10, u14, dst, dstStride, 2);
+        Lanes(u3, u7, u11, u15, dst, dstStride, 3);
+    }
+
+    /// <summary>g0 … g3: lane l holds column 4l + m of row group 0 … 3; stores output rows m, 4 + m, 8 + m, 12 + m.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Lanes(Vector512<float> g0, Vector512<float> g1, Vector512<float> g2, Vector512<float> g3, float* dst, long dstStride, int m)
+    {
+        var x0 = Avx512F.Shuffle4x128(g0, g1, 0x88); // g0.l0 g0.l2 g1.l0 g1.l2
+        var x1 = Avx512F.Shuffle4x128(g0, g1, 0xDD); // g0.l1 g0.l3 g1.l1 g1.l3
+        var y0 = Avx512F.Shuffle4x128(g2, g3, 0x88);
+        var y1 = Avx512F.Shuffle4x128(g2, g3, 0xDD);
+        Avx512F.Store(dst + m * dstStride, Avx512F.Shuffle4x128(x0, y0, 0x88));        // lane 0 of every group
+        Avx512F.Store(dst + (8 + m) * dstStride, Avx512F.Shuffle4x128(x0, y0, 0xDD));  // lane 2
+        Avx512F.Store(dst + (4 + m) * dstStride, Avx512F.Shuffle4x128(x1, y1, 0x88));  // lane 1
+        Avx512F.Store(dst + (12 + m) * dstStride, Avx512F.Shuffle4x128(x1, y1, 0xDD)); // lane 3
     }
 
     /// <summary>dst[r·dstStride + c] = src[c·srcStride + r] for an 8×8 block (the classic AVX unpack/shuffle/permute transpose).</summary>
