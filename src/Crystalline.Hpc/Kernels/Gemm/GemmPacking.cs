@@ -132,6 +132,28 @@ internal static unsafe class GemmPacking
     private static void PackBRows(in GemmArgs g, int pc, int kc, int jc, int nc, int nr, float* dst)
     {
         long ldb = g.Ldb;
+        if (nr == 64 && Vector512.IsHardwareAccelerated)
+        {
+            // Panel by panel: each panel written front to back in whole lines from four-line pieces of the k rows.
+            int full64 = nc / 64 * 64;
+            float* d = dst;
+            for (int jr = 0; jr < full64; jr += 64)
+            {
+                float* src = g.B + (long)pc * ldb + jc + jr;
+                for (int p = 0; p < kc; p++, src += ldb, d += 64)
+                {
+                    Vector512.Store(Vector512.Load(src), d);
+                    Vector512.Store(Vector512.Load(src + 16), d + 16);
+                    Vector512.Store(Vector512.Load(src + 32), d + 32);
+                    Vector512.Store(Vector512.Load(src + 48), d + 48);
+                }
+            }
+            if (full64 == nc) return;
+            // The last, partial panel: as below.
+            dst += (long)full64 * kc;
+            jc += full64;
+            nc -= full64;
+        }
         int fullCols = nc / nr * nr;
         long panelStride = (long)nr * kc;
         for (int p = 0; p < kc; p++)
