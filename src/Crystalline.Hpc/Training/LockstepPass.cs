@@ -165,22 +165,28 @@ internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
         _sharedA = new AlignedBuffer<float>(floats);
     }
 
+    /// <summary>Fewest column items per worker of a product with panels enough (see <see cref="ColumnsPerItem"/>).</summary>
+    internal const int ItemsPerWorker = 2;
+
     /// <summary>
     /// Columns per item of a product with <paramref name="n"/> columns: whole panels, no more than one NC block
-    /// (the block times the KC slice must stay in L2 while every sphere's rows pass), and a multiple of the
-    /// worker count where there are panels enough, so the workers get equal shares.
+    /// (the block times the KC slice must stay in L2 while every sphere's rows pass), at least
+    /// <see cref="ItemsPerWorker"/> per worker where there are panels enough, and a multiple of the worker count,
+    /// so the workers get equal shares.
     /// </summary>
     /// <remarks>
-    /// Every item packs all the spheres' rows of A for itself, and A is large where N is small (the backward's
-    /// dinput: N = C, A = doutput with K up to Vp), so no more items than that: at B=4, T=64 on 2 threads, four
-    /// items of 192 columns instead of two of 384 cost the backward products ~15% more CPU time (A streamed
-    /// twice as often).
+    /// Two items per worker rather than one: a worker held up (another process on its core) then hands its second
+    /// item to the other instead of making it wait. That was too dear while every item packed all the spheres' rows
+    /// of A for itself (four items of 192 columns instead of two of 384 cost the backward products ~15% more CPU
+    /// time, fifth session); now the stage before the product packs A once (<see cref="PacksAInStage"/>), and a wider
+    /// A is packed once per worker and product (the GEMM's kept A). Measured at B=4, T=64, 2 threads, four pairs with
+    /// the profile: products' wall − mean worker time 7–18 ms against 5–40 ms, step 871–916 ms against 865–1,033.
     /// </remarks>
     internal static int ColumnsPerItem(int n, int panelWidth, GemmPrecision precision, int workers)
     {
         int panels = (n + panelWidth - 1) / panelWidth;
         int blockPanels = Math.Max(1, GemmBlocking.Columns(precision) / panelWidth);
-        int items = Math.Max((panels + blockPanels - 1) / blockPanels, workers);
+        int items = Math.Max((panels + blockPanels - 1) / blockPanels, workers * ItemsPerWorker);
         items = Math.Min(panels, (items + workers - 1) / workers * workers);
         return (panels + items - 1) / items * panelWidth;
     }

@@ -154,7 +154,7 @@ public class LockstepTests
     }
 
     [Theory]
-    [InlineData(768, 64, 2)]    // C: one item per worker
+    [InlineData(768, 64, 2)]    // C: two items per worker
     [InlineData(768, 64, 1)]    // one worker: one item within an NC block
     [InlineData(2304, 64, 2)]   // 3C: items bounded by NC, rounded up to a multiple of the workers
     [InlineData(50304, 64, 2)]  // the LM head
@@ -167,8 +167,8 @@ public class LockstepTests
         Assert.True(columns <= block);
         int items = (n + columns - 1) / columns;
         Assert.True(items * columns >= n && (items - 1) * columns < n); // covers n, no empty item
-        // As few items as the block allows, but at least one per worker, in whole rounds of the workers.
-        int wanted = Math.Max((panels * nr + block - 1) / block, workers);
+        // As few items as the block allows, but at least ItemsPerWorker per worker, in whole rounds of the workers.
+        int wanted = Math.Max((panels * nr + block - 1) / block, LockstepPass.ItemsPerWorker * workers);
         Assert.True(items >= Math.Min(panels, wanted));
         if (panels >= workers) Assert.True(items % workers == 0 || items == panels, $"{items} items on {workers} workers");
     }
