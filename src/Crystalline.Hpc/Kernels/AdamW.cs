@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Crystalline.Hpc.Kernels;
 
@@ -46,6 +47,16 @@ internal static class AdamW
         switch (KernelDispatch.Resolve(width))
         {
             case VectorWidth.V512:
+                // Each iteration covers one line of each of the four arrays; the line PrefetchAhead floats on is requested
+                // now (bits unchanged: prefetching moves no value).
+                for (; i + PrefetchAhead + (nuint)Vector512<float>.Count <= count; i += (nuint)Vector512<float>.Count)
+                {
+                    Prefetch(ref Unsafe.Add(ref p, i + PrefetchAhead));
+                    Prefetch(ref Unsafe.Add(ref g, i + PrefetchAhead));
+                    Prefetch(ref Unsafe.Add(ref mr, i + PrefetchAhead));
+                    Prefetch(ref Unsafe.Add(ref vr, i + PrefetchAhead));
+                    Step512(ref p, ref g, ref mr, ref vr, i, k);
+                }
                 for (; i + (nuint)Vector512<float>.Count <= count; i += (nuint)Vector512<float>.Count) Step512(ref p, ref g, ref mr, ref vr, i, k);
                 break;
             case VectorWidth.V256:
@@ -68,6 +79,22 @@ internal static class AdamW
             Unsafe.Add(ref vr, i) = vi;
             Unsafe.Add(ref p, i) = pi - k.LearningRate * (mHat / (MathF.Sqrt(vHat) + k.Epsilon) + k.WeightDecay * pi);
         }
+    }
+
+    /// <summary>
+    /// Floats ahead of the current position that the AVX-512 loop prefetches in each of its four arrays (2 KB). The
+    /// update streams 3.5 GB per gpt2-124M step (read θ, g, m, v; write θ, m, v) and is bound by one core's memory
+    /// stream, which the hardware prefetchers alone do not keep full. Measured on the Xeon VM: a throw-away probe (4 × 128 MB
+    /// arrays in 36,864-float items, as the trainer cuts them, one thread, four rounds) 22.4–23.1 GB/s without,
+    /// 25.0–25.9 at 128 floats ahead, 23.7–26.9 at 256, 25.3–26.7 at 512, 25.3–26.5 at 1024; in `train-step --profile`
+    /// (Optimizer) 135–141 instead of 154–161 ms per step on one thread and 71–75 instead of 80–84 on two.
+    /// </summary>
+    private const nuint PrefetchAhead = 512;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Prefetch(ref float at)
+    {
+        if (Sse.IsSupported) Sse.Prefetch0(Unsafe.AsPointer(ref at));
     }
 
     private readonly struct Constants

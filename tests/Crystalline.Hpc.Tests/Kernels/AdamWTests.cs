@@ -26,7 +26,8 @@ public class AdamWTests
     [MemberData(nameof(Widths), MemberType = typeof(TransformerKernelTestData))]
     public void Equals_the_hand_written_reference_exactly_over_several_steps(VectorWidth width)
     {
-        foreach (int n in AwkwardSizes.Concat(Enumerable.Range(0, 40)))
+        // 4099: the AVX-512 loop runs long past its prefetch distance before handing the last lines to the plain loop.
+        foreach (int n in AwkwardSizes.Concat(Enumerable.Range(0, 40)).Append(4099))
         {
             var s = new AdamWSettings(learningRate: 1e-3f, beta1: 0.9f, beta2: 0.95f, epsilon: 1e-8f, weightDecay: 0.1f);
             float[] p = Random(n, n), m = new float[n], v = new float[n];
