@@ -450,8 +450,25 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         Run(ModeEpoch, work, null, 0, SphereCount);
     }
 
+    /// <summary>
+    /// The worker whose block item <paramref name="item"/> of a <see cref="RunParallel"/> call of <paramref name="itemCount"/>
+    /// items falls in (worker w gets items [⌊count·w/n⌋, ⌊count·(w+1)/n⌋)); it runs there unless another worker steals it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">itemCount not positive, or item outside 0 … itemCount−1.</exception>
+    public int ParallelOwnerOf(int item, int itemCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(itemCount);
+        ArgumentOutOfRangeException.ThrowIfNegative(item);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(item, itemCount);
+        int n = _workers.Length;
+        int w = (int)((long)item * n / itemCount);
+        while (w + 1 < n && (long)itemCount * (w + 1) / n <= item) w++;
+        while (w > 0 && (long)itemCount * w / n > item) w--;
+        return w;
+    }
+
     /// <inheritdoc/>
-    /// <remarks>Each worker gets a contiguous block of items; with stealing on the block is cut into
+    /// <remarks>Each worker gets a contiguous block of items (<see cref="ParallelOwnerOf"/>); with stealing on the block is cut into
     /// <see cref="ControlProcessOptions.ParallelChunksPerWorker"/> chunks, the unit a thief takes.</remarks>
     /// <exception cref="ArgumentNullException">work is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">itemCount is negative.</exception>

@@ -38,6 +38,8 @@ internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
     private readonly GemmArgs[] _parts;
     private readonly long[] _sphereBusyTicks;
     private readonly long[] _workerSphereRuns;
+    private readonly LockstepCounters _counters;
+    private ControlProcess? _control; // the executor in flight, where it deals items to workers' blocks
     private readonly int _workers;
 
     // The operation in flight, written by the control thread before each RunParallel.
@@ -65,10 +67,13 @@ internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
     /// <param name="workers">The executor's worker count (sizes the column blocks).</param>
     /// <param name="sphereBusyTicks">Per sphere index: time in stages is added here.</param>
     /// <param name="workerSphereRuns">Per worker: spheres it embedded (one per sphere and pass).</param>
+    /// <param name="counters">Where stage runs and steals per sphere and the products' busy time are counted (null: nowhere).</param>
     /// <param name="sharedPackedABytes">Most bytes of shared packed A a product may take (0: every item packs A itself).</param>
     /// <exception cref="NotSupportedException">the GEMM at the spheres' precision does not pack (the scalar reference).</exception>
-    public LockstepPass(SphereWorkspace[] spheres, int workers, long[] sphereBusyTicks, long[] workerSphereRuns, long sharedPackedABytes = MaxSharedPackedABytes)
+    public LockstepPass(SphereWorkspace[] spheres, int workers, long[] sphereBusyTicks, long[] workerSphereRuns, LockstepCounters? counters = null,
+        long sharedPackedABytes = MaxSharedPackedABytes)
     {
+        _counters = counters ?? new LockstepCounters(spheres.Max(ws => ws.SphereIndex) + 1);
         _sharedALimit = sharedPackedABytes;
         _spheres = spheres;
         _width = Kernels.KernelDispatch.Resolve(Kernels.VectorWidth.Auto);
@@ -113,6 +118,7 @@ internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
     {
         _parameters = parameters;
         _lossScale = lossScale;
+        _control = executor as ControlProcess;
         foreach (SphereWorkspace ws in _spheres) ws.UsePackedWeights(null);
         EnsureSharedA(program, parameters);
         try
@@ -148,6 +154,7 @@ internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
             Array.Clear(_parts); // drop the pointers into the arenas
             _bias = null;
             _parameters = null;
+            _control = null;
             _stagePacks = _productAPacked = false;
         }
     }
@@ -207,6 +214,9 @@ internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
                 StepProfile.Lap(_packNext.ProductPhase, ref pm); // the product's time, as when it packed A itself
             }
             _sphereBusyTicks[ws.SphereIndex] += Stopwatch.GetTimestamp() - t0;
+            // One writer per sphere: a stage's items are distinct spheres, and stages follow one another.
+            _counters.StageRuns[ws.SphereIndex]++;
+            if (_control is not null && workerIndex != _control.ParallelOwnerOf(itemIndex, _spheres.Length)) _counters.StageSteals[ws.SphereIndex]++;
             if (_op.Stage == SphereStage.Embedding && (uint)workerIndex < (uint)_workerSphereRuns.Length) _workerSphereRuns[workerIndex]++;
             StepProfile.ChargeWorker(workerIndex, c0);
             StepProfile.ItemEnd(workerIndex, w0);
@@ -220,9 +230,35 @@ internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
             foreach (ref readonly GemmArgs g in _parts.AsSpan())
                 for (int r = 0; r < g.M; r++) bias.CopyTo(new Span<float>(g.C + (long)r * g.Ldc + n0, n1 - n0));
         }
+        long p0 = Stopwatch.GetTimestamp();
         SgemmDriver.ComputeColumnsOfParts(_parts, n0, n1, _width, _precision, _productKey, _productAPacked ? _sharedA!.Pointer : null);
+        _counters.AddProductTicks(Stopwatch.GetTimestamp() - p0);
         StepProfile.ChargeWorker(workerIndex, c0);
         StepProfile.Lap(_op.ProductPhase, ref c0);
         StepProfile.ItemEnd(workerIndex, w0);
+    }
+}
+
+/// <summary>
+/// What the lockstep pass counts for the hierarchy statistics, which the scheduler's per-sphere counters (kept per
+/// epoch) cannot show there: per sphere index, the stage items run and those run by a worker other than the one whose
+/// block they were dealt to (stolen); and the busy time of the weight products, which serve all spheres at once.
+/// </summary>
+internal sealed class LockstepCounters(int sphereCount)
+{
+    public long[] StageRuns { get; } = new long[sphereCount];
+    public long[] StageSteals { get; } = new long[sphereCount];
+    private long _productTicks;
+
+    /// <summary>Stopwatch ticks of product items, summed over workers.</summary>
+    public long ProductTicks => Volatile.Read(ref _productTicks);
+
+    public void AddProductTicks(long ticks) => Interlocked.Add(ref _productTicks, ticks);
+
+    public void Reset()
+    {
+        Array.Clear(StageRuns);
+        Array.Clear(StageSteals);
+        Volatile.Write(ref _productTicks, 0);
     }
 }

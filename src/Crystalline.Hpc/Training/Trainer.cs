@@ -220,7 +220,9 @@ internal sealed unsafe class Trainer : IDisposable
         _workerSpheres = new long[Math.Max(1, executor.WorkerCount)];
         _evalProgram = StepProgram.Forward(options.Model.NumLayers);
         _trainProgram = [.. _evalProgram, .. StepProgram.Backward(options.Model.NumLayers)];
-        if (lockstepRun) _lockstep = new LockstepPass(Array.ConvertAll(_active, s => _spheres[s]!), executor.WorkerCount, _sphereBusyTicks, _workerSpheres, lockstepSharedPackedABytes);
+        _lockstepCounters = new LockstepCounters(S);
+        if (lockstepRun) _lockstep = new LockstepPass(Array.ConvertAll(_active, s => _spheres[s]!), executor.WorkerCount, _sphereBusyTicks, _workerSpheres,
+            _lockstepCounters, lockstepSharedPackedABytes);
     }
 
     public TrainerOptions Options { get; }
@@ -256,6 +258,10 @@ internal sealed unsafe class Trainer : IDisposable
     public int ItemCount => _itemStart.Length;
     /// <summary>Cumulative busy time per sphere (Stopwatch ticks) and spheres run per worker.</summary>
     public ReadOnlySpan<long> SphereBusyTicks => _sphereBusyTicks;
+
+    /// <summary>In lockstep: stage runs and steals per sphere and the weight products' busy time (since <see cref="ResetStatistics"/>).</summary>
+    internal LockstepCounters LockstepStatistics => _lockstepCounters;
+    private readonly LockstepCounters _lockstepCounters;
     public ReadOnlySpan<long> WorkerSphereRuns => _workerSpheres;
 
     /// <summary>The reduced gradient of the last <see cref="ComputeGradients"/> (valid until the next step).</summary>
@@ -431,6 +437,7 @@ internal sealed unsafe class Trainer : IDisposable
     {
         Array.Clear(_sphereBusyTicks);
         Array.Clear(_workerSpheres);
+        _lockstepCounters.Reset();
     }
 
     public void Dispose()

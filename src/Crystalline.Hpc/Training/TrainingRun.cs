@@ -327,25 +327,39 @@ internal sealed class TrainingRun : IDisposable
         double tick = 1000.0 / Stopwatch.Frequency;
         double busy = 0;
         foreach (int s in _trainer.ActiveSpheres) busy += _trainer.SphereBusyTicks[s] * tick;
+        // In lockstep the weight products serve all spheres at once: their time counts as busy, and each sphere's
+        // work is its stages plus its share of the products by rows.
+        bool lockstep = _trainer.RunsInLockstep;
+        LockstepCounters counters = _trainer.LockstepStatistics;
+        double productMs = lockstep ? counters.ProductTicks * tick : 0;
+        busy += productMs;
+        long totalRows = 0;
+        foreach (int s in _trainer.ActiveSpheres) totalRows += _trainer.Sphere(s)!.RowCount;
         int workers = _trainer.Executor.WorkerCount;
         double phases = _computeMs + _reduceMs + _optimizerMs;
-        // Sync: worker time inside the sphere epochs not spent running a sphere (waiting at the epoch's end, stealing, dispatch).
+        // Sync: worker time inside the forward and backward not spent running a sphere's work (waiting at the ends of
+        // epochs or lockstep stages and products, stealing, dispatch).
         double sync = Math.Max(0, _computeMs * workers - busy) / workers;
         sb.AppendLine(FormattableString.Invariant($"hierarchy statistics, {title}: {_trainer.ActiveSpheres.Count} of {_trainer.Options.SphereCount} spheres hold rows, {workers} worker(s)"));
         if (phases > 0)
             sb.AppendLine(FormattableString.Invariant(
                 $"  time: spheres (forward+backward) {100 * (_computeMs - sync) / phases:F1}% | sync {100 * sync / phases:F1}% | reduction {100 * _reduceMs / phases:F1}% | optimizer {100 * _optimizerMs / phases:F1}%"));
         var stats = (_trainer.Executor as ControlProcess)?.Statistics;
+        if (lockstep)
+            sb.AppendLine("  (spheres in lockstep: runs and steals count stage items; work-ms adds each sphere's share of the weight products by rows)");
         sb.Append("  sphere  rows  work-ms    tokens  crossings").Append(stats is null ? "\n" : "  runs(total)  stolen(total)\n");
         foreach (int s in _trainer.ActiveSpheres)
         {
             long tok = _trainer.State.SphereTokens[s];
+            int rows = _trainer.Sphere(s)!.RowCount;
+            double work = _trainer.SphereBusyTicks[s] * tick + (totalRows > 0 ? productMs * rows / totalRows : 0);
             sb.Append(FormattableString.Invariant(
-                $"  {s,6} {_trainer.Sphere(s)!.RowCount,5} {_trainer.SphereBusyTicks[s] * tick,8:F0} {tok,9} {tok / LatticeConstants.VectorCulmination,10}"));
+                $"  {s,6} {rows,5} {work,8:F0} {tok,9} {tok / LatticeConstants.VectorCulmination,10}"));
             if (stats is not null)
             {
                 var c = stats.Sphere(s);
-                sb.Append(CultureInfo.InvariantCulture, $" {c.WorkItems,12} {c.StealsGiven,14}");
+                long sphereRuns = lockstep ? counters.StageRuns[s] : c.WorkItems, steals = lockstep ? counters.StageSteals[s] : c.StealsGiven;
+                sb.Append(CultureInfo.InvariantCulture, $" {sphereRuns,12} {steals,14}");
             }
             sb.AppendLine();
         }

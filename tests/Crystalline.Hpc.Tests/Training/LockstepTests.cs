@@ -58,6 +58,30 @@ public class LockstepTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Lockstep_counts_stage_runs_and_steals_per_sphere_and_product_time(bool stealing)
+    {
+        TrainerOptions options = Options(4, 8, 1, Panels);
+        int n = options.BatchSize * options.SeqLen, V = Panels.VocabSize;
+        using var cp = new ControlProcess(new ControlProcessOptions { WorkerCount = 2, HierarchyDepth = 1, SpinRounds = 50, EnableWorkStealing = stealing });
+        using var trainer = new Trainer(options, cp, lockstep: true);
+        trainer.Step(Tokens(n, V, 1), Tokens(n, V, 2));
+        trainer.ResetStatistics();
+        Assert.Equal(0, trainer.LockstepStatistics.ProductTicks);
+        const int steps = 3;
+        for (int i = 0; i < steps; i++) trainer.Step(Tokens(n, V, (ulong)(3 + i)), Tokens(n, V, (ulong)(9 + i)));
+        int stages = StepProgram.Forward(Panels.NumLayers).Count(op => !op.IsProduct) + StepProgram.Backward(Panels.NumLayers).Count(op => !op.IsProduct);
+        foreach (int s in trainer.ActiveSpheres)
+        {
+            Assert.Equal(steps * stages, trainer.LockstepStatistics.StageRuns[s]);
+            long steals = trainer.LockstepStatistics.StageSteals[s];
+            Assert.InRange(steals, 0, stealing ? steps * stages : 0); // without stealing every stage item runs on its owner
+        }
+        Assert.True(trainer.LockstepStatistics.ProductTicks > 0);
+    }
+
     [Fact]
     public void Stages_pack_the_next_products_A_once_within_the_limit()
     {
