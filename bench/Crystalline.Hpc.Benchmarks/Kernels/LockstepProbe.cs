@@ -1,4 +1,3 @@
-using Crystalline.Hpc.Platform;
 using Crystalline.Hpc.Kernels.Gemm;
 using Crystalline.Hpc.Memory;
 
@@ -51,20 +50,13 @@ internal static unsafe class LockstepProbe
         for (int round = 0; round < 4; round++)
         {
             int copy = 0;
-            double memory = Time(() => { for (int i = 0; i < copies; i++) Product(copy++ % copies, false); }) / copies;
-            double cached = Time(() => { for (int i = 0; i < copies; i++) Product(0, false); }) / copies;
-            double pre = Time(() => { for (int i = 0; i < copies; i++) Product(0, true); }) / copies;
+            double memory = ProbeClock.Seconds(() => { for (int i = 0; i < copies; i++) Product(copy++ % copies, false); }) / copies;
+            double cached = ProbeClock.Seconds(() => { for (int i = 0; i < copies; i++) Product(0, false); }) / copies;
+            double pre = ProbeClock.Seconds(() => { for (int i = 0; i < copies; i++) Product(0, true); }) / copies;
             Console.WriteLine($"round {round}: W from memory {flops / memory / 1e9:F1} GFLOP/s | same W each time {flops / cached / 1e9:F1} | pre-packed (kernels, A packing) {flops / pre / 1e9:F1}");
         }
         foreach (var b in a) b.Dispose();
         foreach (var b in c) b.Dispose();
         return 0;
-    }
-
-    private static double Time(Action action)
-    {
-        double t0 = ThreadClock.Now();
-        action();
-        return ThreadClock.Now() - t0;
     }
 }

@@ -1,5 +1,4 @@
 using System.Runtime.Intrinsics;
-using Crystalline.Hpc.Platform;
 using Crystalline.Hpc.Kernels.Gemm;
 using Crystalline.Hpc.Memory;
 
@@ -29,16 +28,16 @@ internal static unsafe class PackProbe
         Console.WriteLine($"W {rows}x{cols} x {copies} copies = {bytes / 1e6:F0} MB; KC {kc}, item columns {itemCols}");
         for (int round = 0; round < 4; round++)
         {
-            double read = Time(() =>
+            double read = ProbeClock.Seconds(() =>
             {
                 var acc = Vector512<float>.Zero;
                 float* p = w.Pointer;
                 for (long i = 0; i < w.Length; i += 16) acc += Vector512.LoadAligned(p + i);
                 if (acc[0] == -1) Console.Write("");
             });
-            double cp = Time(() => Buffer.MemoryCopy(w.Pointer, copy.Pointer, (long)bytes, (long)bytes));
+            double cp = ProbeClock.Seconds(() => Buffer.MemoryCopy(w.Pointer, copy.Pointer, (long)bytes, (long)bytes));
             // Forward: B = Wᵀ (k = cols, n = rows), transposed packing.
-            double fwd = Time(() =>
+            double fwd = ProbeClock.Seconds(() =>
             {
                 for (int c = 0; c < copies; c++)
                 {
@@ -49,7 +48,7 @@ internal static unsafe class PackProbe
                 }
             });
             // Backward: B = W (k = rows, n = cols), row packing.
-            double bwd = Time(() =>
+            double bwd = ProbeClock.Seconds(() =>
             {
                 for (int c = 0; c < copies; c++)
                 {
@@ -59,14 +58,14 @@ internal static unsafe class PackProbe
                             GemmPacking.PackB(in g, pc, Math.Min(kc, rows - pc), n0, Math.Min(itemCols, cols - n0), nr, packB.Pointer);
                 }
             });
-            double fwd2 = Time(() =>
+            double fwd2 = ProbeClock.Seconds(() =>
             {
                 for (int c = 0; c < copies; c++)
                     for (int n0 = 0; n0 < rows; n0 += itemCols)
                         for (int pc = 0; pc < cols; pc += kc)
                             TransposedGroups(w.Pointer + c * matrix, cols, pc, Math.Min(kc, cols - pc), n0, Math.Min(itemCols, rows - n0), nr, packB.Pointer, group);
             });
-            double bwd2 = Time(() =>
+            double bwd2 = ProbeClock.Seconds(() =>
             {
                 for (int c = 0; c < copies; c++)
                     for (int n0 = 0; n0 < cols; n0 += itemCols)
@@ -106,12 +105,5 @@ internal static unsafe class PackProbe
             for (int p = 0; p < kc; p++, d += nr, s += ldb)
                 for (int i = 0; i < nr; i += 16) Vector512.Store(Vector512.Load(s + i), d + i);
         }
-    }
-
-    private static double Time(Action action)
-    {
-        double t0 = ThreadClock.Now();
-        action();
-        return ThreadClock.Now() - t0;
     }
 }

@@ -462,10 +462,13 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(item, itemCount);
         int n = _workers.Length;
         int w = (int)((long)item * n / itemCount);
-        while (w + 1 < n && (long)itemCount * (w + 1) / n <= item) w++;
-        while (w > 0 && (long)itemCount * w / n > item) w--;
+        while (w + 1 < n && BlockStart(itemCount, w + 1) <= item) w++;
+        while (w > 0 && BlockStart(itemCount, w) > item) w--;
         return w;
     }
+
+    /// <summary>First item of worker <paramref name="worker"/>'s block of a parallel call of <paramref name="count"/> items.</summary>
+    private long BlockStart(long count, int worker) => count * worker / _workers.Length;
 
     /// <inheritdoc/>
     /// <remarks>Each worker gets a contiguous block of items (<see cref="ParallelOwnerOf"/>); with stealing on the block is cut into
@@ -847,9 +850,8 @@ public sealed class ControlProcess : ISphereExecutor, IDisposable
             }
             return leaves.Length;
         }
-        int n = _workers.Length;
-        int lo = (int)(count * shareOf.Index / n);
-        int hi = (int)(count * (shareOf.Index + 1) / n);
+        int lo = (int)BlockStart(count, shareOf.Index);
+        int hi = (int)BlockStart(count, shareOf.Index + 1);
         int share = hi - lo;
         if (share == 0) return 0;
         int chunks = Math.Min(share, _stealing ? _options.ParallelChunksPerWorker : 1);

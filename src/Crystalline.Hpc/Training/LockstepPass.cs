@@ -48,10 +48,6 @@ internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
     private float _lossScale;
     private float* _bias;
     private int _columns, _columnsPerItem;
-    // Names the product in flight's A operand (the spheres' rows) for the GEMM's per-thread packed-A reuse: a worker
-    // running several column items of one product packs the spheres' rows once. Unique in the process.
-    private long _productKey;
-    private static long s_lastProductKey;
 
     // The next product's A packed by the stage before it, each sphere its own rows (see PacksAInStage): the layout of
     // ComputeColumnsOfParts's packedA. Row slot of each sphere's rows, the slots in all, and the buffer (grown once, at
@@ -67,13 +63,13 @@ internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
     /// <param name="workers">The executor's worker count (sizes the column blocks).</param>
     /// <param name="sphereBusyTicks">Per sphere index: time in stages is added here.</param>
     /// <param name="workerSphereRuns">Per worker: spheres it embedded (one per sphere and pass).</param>
-    /// <param name="counters">Where stage runs and steals per sphere and the products' busy time are counted (null: nowhere).</param>
+    /// <param name="counters">Where stage runs and steals per sphere and the products' busy time are counted.</param>
     /// <param name="sharedPackedABytes">Most bytes of shared packed A a product may take (0: every item packs A itself).</param>
     /// <exception cref="NotSupportedException">the GEMM at the spheres' precision does not pack (the scalar reference).</exception>
-    public LockstepPass(SphereWorkspace[] spheres, int workers, long[] sphereBusyTicks, long[] workerSphereRuns, LockstepCounters? counters = null,
+    public LockstepPass(SphereWorkspace[] spheres, int workers, long[] sphereBusyTicks, long[] workerSphereRuns, LockstepCounters counters,
         long sharedPackedABytes = MaxSharedPackedABytes)
     {
-        _counters = counters ?? new LockstepCounters(spheres.Max(ws => ws.SphereIndex) + 1);
+        _counters = counters;
         _sharedALimit = sharedPackedABytes;
         _spheres = spheres;
         _width = Kernels.KernelDispatch.Resolve(Kernels.VectorWidth.Auto);
@@ -101,8 +97,11 @@ internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
     /// </summary>
     /// <remarks>Why: a product of two column items (dinput of fc: K = 3072; of the LM head: K = Vp) on two workers packed
     /// all of A twice; at gpt2-124M B=4 T=64 that was ~25 of the step's 61 ms of A packing on two threads.</remarks>
-    internal bool PacksAInStage(in StepOp product, float* parameters) =>
-        SgemmDriver.PackedPartsFloats(_rowSlots, _spheres[0].ProductArgs(in product, parameters, false).K, _precision) * sizeof(float) <= _sharedALimit;
+    internal bool PacksAInStage(in StepOp product, float* parameters) => SharedAFloats(in product, parameters) * sizeof(float) <= _sharedALimit;
+
+    /// <summary>Floats of product <paramref name="product"/>'s A packed for all spheres and all of K.</summary>
+    private long SharedAFloats(in StepOp product, float* parameters) =>
+        SgemmDriver.PackedPartsFloats(_rowSlots, _spheres[0].ProductArgs(in product, parameters, false).K, _precision);
 
     /// <summary>Bytes of the shared packed-A buffer (0 before the first pass that packs in a stage).</summary>
     internal long SharedPackedABytes => _sharedA is null ? 0 : _sharedA.Length * sizeof(float);
@@ -142,7 +141,6 @@ internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
                 for (int s = 0; s < _spheres.Length; s++) _parts[s] = _spheres[s].ProductArgs(in op, parameters, startsAtBias: _bias != null);
                 _columns = _parts[0].N;
                 _columnsPerItem = ColumnsPerItem(_columns, _panelWidth, _precision, _workers);
-                _productKey = Interlocked.Increment(ref s_lastProductKey);
                 long productRegion = StepProfile.RegionStart(executor.WorkerCount);
                 executor.RunParallel(this, (_columns + _columnsPerItem - 1) / _columnsPerItem);
                 StepProfile.RegionEnd(StepRegion.Product, productRegion, executor.WorkerCount);
@@ -165,7 +163,7 @@ internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
         long floats = 0;
         for (int i = 1; i < program.Length; i++)
             if (program[i].IsProduct && !program[i - 1].IsProduct && PacksAInStage(in program[i], parameters))
-                floats = Math.Max(floats, SgemmDriver.PackedPartsFloats(_rowSlots, _spheres[0].ProductArgs(in program[i], parameters, false).K, _precision));
+                floats = Math.Max(floats, SharedAFloats(in program[i], parameters));
         if (floats == 0 || (_sharedA is not null && _sharedA.Length >= floats)) return;
         _sharedA?.Dispose();
         _sharedA = null;
@@ -185,8 +183,8 @@ internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
     /// Two items per worker rather than one: a worker held up (another process on its core) then hands its second
     /// item to the other instead of making it wait. That was too dear while every item packed all the spheres' rows
     /// of A for itself (four items of 192 columns instead of two of 384 cost the backward products ~15% more CPU
-    /// time, fifth session); now the stage before the product packs A once (<see cref="PacksAInStage"/>), and a wider
-    /// A is packed once per worker and product (the GEMM's kept A). Measured at B=4, T=64, 2 threads, four pairs with
+    /// time, fifth session); now the stage before the product packs A once (<see cref="PacksAInStage"/>; an A wider than
+    /// the shared buffer's limit is still packed by every item). Measured at B=4, T=64, 2 threads, four pairs with
     /// the profile: products' wall − mean worker time 7–18 ms against 5–40 ms, step 871–916 ms against 865–1,033.
     /// </remarks>
     internal static int ColumnsPerItem(int n, int panelWidth, GemmPrecision precision, int workers)
@@ -231,7 +229,7 @@ internal sealed unsafe class LockstepPass : IParallelWork, IDisposable
                 for (int r = 0; r < g.M; r++) bias.CopyTo(new Span<float>(g.C + (long)r * g.Ldc + n0, n1 - n0));
         }
         long p0 = Stopwatch.GetTimestamp();
-        SgemmDriver.ComputeColumnsOfParts(_parts, n0, n1, _width, _precision, _productKey, _productAPacked ? _sharedA!.Pointer : null);
+        SgemmDriver.ComputeColumnsOfParts(_parts, n0, n1, _width, _precision, _productAPacked ? _sharedA!.Pointer : null);
         _counters.AddProductTicks(Stopwatch.GetTimestamp() - p0);
         StepProfile.ChargeWorker(workerIndex, c0);
         StepProfile.Lap(_op.ProductPhase, ref c0);

@@ -45,10 +45,7 @@ public unsafe class SharedOperandGemmTests
         fixed (float* pb = b)
         foreach (bool prepacked in new[] { true, false })
         foreach (float beta in new[] { 0f, 1f })
-        foreach (bool keyed in new[] { false, true })
         {
-            // Keyed: the second column range reuses the A the first one packed and kept.
-            long key = keyed ? Interlocked.Increment(ref s_key) : 0;
             var expected = new float[rows.Length][];
             for (int g = 0; g < rows.Length; g++)
             {
@@ -70,56 +67,14 @@ public unsafe class SharedOperandGemmTests
                 }
                 // Uneven column ranges at panel boundaries, in reverse order: any split gives the same bits.
                 int nr = packed.PanelWidth, split = Math.Min(n, nr);
-                SgemmDriver.ComputeColumnsOfParts(parts, split, n, packed.Width, precision, key);
-                SgemmDriver.ComputeColumnsOfParts(parts, 0, split, packed.Width, precision, key);
+                SgemmDriver.ComputeColumnsOfParts(parts, split, n, packed.Width, precision);
+                SgemmDriver.ComputeColumnsOfParts(parts, 0, split, packed.Width, precision);
             }
             finally
             {
                 foreach (var h in handles) if (h.IsAllocated) h.Free();
             }
             for (int g = 0; g < rows.Length; g++) Assert.Equal(expected[g], actual[g]);
-        }
-    }
-
-    private static long s_key = 1L << 40; // apart from the trainer's keys, which count from 1
-
-    [Fact]
-    public void A_kept_under_a_key_is_reused_until_the_key_changes_or_the_scratch_is_reused()
-    {
-        const int m = 13, n = 130, k = 300; // two KC slices where KC is 256
-        var rng = new Random(5);
-        float[] b = Fill(rng, k * n), a1 = Fill(rng, m * k), a2 = Fill(rng, m * k), a = (float[])a1.Clone();
-        using var packed = new PackedOperand(k, n, false);
-        packed.Pack(b, n);
-        float[] Expected(float[] x)
-        {
-            var c = new float[m * n];
-            Sgemm.MultiplyPacked(false, m, n, k, 1f, x, k, packed, 0, 0f, c, n);
-            return c;
-        }
-        // Worked out first: these GEMMs use this thread's packed-A buffer too (and so forget a kept A).
-        float[] product1 = Expected(a1), product2 = Expected(a2);
-        var actual = new float[m * n];
-        fixed (float* pa = a)
-        fixed (float* pc = actual)
-        {
-            GemmArgs[] parts = [new GemmArgs(false, false, m, n, k, 1f, pa, k, null, 1, 0f, pc, n) { PackedB = packed.Data, PackedNPad = packed.PaddedColumns }];
-            void Compute(long key) => SgemmDriver.ComputeColumnsOfParts(parts, 0, n, packed.Width, GemmPrecision.Fp32, key);
-            long first = Interlocked.Increment(ref s_key), second = Interlocked.Increment(ref s_key);
-            Compute(first);
-            Assert.Equal(product1, actual);
-            a2.CopyTo(a, 0);
-            Compute(first); // the kept A (a1's) is used: a1's product
-            Assert.Equal(product1, actual);
-            Compute(second); // a new key packs again
-            Assert.Equal(product2, actual);
-            a1.CopyTo(a, 0);
-            _ = GemmScratch.Current.PackA(16); // anyone else using the buffer forgets what was kept
-            Compute(second);
-            Assert.Equal(product1, actual);
-            a2.CopyTo(a, 0);
-            Compute(0); // no key: always packs
-            Assert.Equal(product2, actual);
         }
     }
 

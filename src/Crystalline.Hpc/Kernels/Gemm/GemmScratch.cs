@@ -16,14 +16,9 @@ internal sealed unsafe class GemmScratch
 
     public static GemmScratch Current => t_current ??= new GemmScratch();
 
-    // Which packed A the buffer holds (see PackAKept); 0: none that a later call may reuse.
-    private long _keptKey;
-
-    /// <summary>At least <paramref name="floats"/> of packed-A space; grows (rarely) and is then reused. The
-    /// caller overwrites it, so any A kept by <see cref="KeepPackedA"/> is forgotten.</summary>
+    /// <summary>At least <paramref name="floats"/> of packed-A space; grows (rarely) and is then reused.</summary>
     public float* PackA(long floats)
     {
-        _keptKey = 0;
         if (_a is null || _a.Length < floats)
         {
             _a?.Dispose();
@@ -32,19 +27,6 @@ internal sealed unsafe class GemmScratch
         return _a.Pointer;
     }
 
-    /// <summary>
-    /// Packed-A space for an operand identified by <paramref name="key"/> (non-zero, unique per operand and
-    /// contents): <paramref name="valid"/> says whether the buffer still holds what the last call with that
-    /// key packed and kept (<see cref="KeepPackedA"/>), so the caller can skip packing it again.
-    /// </summary>
-    public float* PackAKept(long floats, long key, out bool valid)
-    {
-        valid = key != 0 && _keptKey == key && _a is not null && _a.Length >= floats;
-        return valid ? _a!.Pointer : PackA(floats);
-    }
-
-    /// <summary>Marks the packed A just written as the operand <paramref name="key"/>, for <see cref="PackAKept"/>.</summary>
-    public void KeepPackedA(long key) => _keptKey = key;
     /// <summary>
     /// Allocates this thread's buffers at their steady-state size now, for products with inner dimension
     /// up to <paramref name="maxInner"/>: a thread that first multiplies in the middle of a run (a worker

@@ -29,18 +29,17 @@ internal static class SgemmDriver
     }
 
     /// <summary>Columns [n0, n1) of products sharing one pre-packed operand of <paramref name="width"/> and
-    /// <paramref name="precision"/> (see <see cref="BlockedGemm{TK}.ComputeColumnsOfParts"/>; <paramref name="operandKey"/> and
-    /// <paramref name="packedA"/> there).</summary>
+    /// <paramref name="precision"/> (see <see cref="BlockedGemm{TK}.ComputeColumnsOfParts"/>; <paramref name="packedA"/> there).</summary>
     /// <exception cref="NotSupportedException">the scalar reference, which does not pack.</exception>
     public static unsafe void ComputeColumnsOfParts(ReadOnlySpan<GemmArgs> parts, int n0, int n1, VectorWidth width, GemmPrecision precision,
-        long operandKey = 0, float* packedA = null)
+        float* packedA = null)
     {
-        if (precision == GemmPrecision.Bf16) { BlockedGemm<MicroKernelBf16>.ComputeColumnsOfParts(parts, n0, n1, operandKey, packedA); return; }
+        if (precision == GemmPrecision.Bf16) { BlockedGemm<MicroKernelBf16>.ComputeColumnsOfParts(parts, n0, n1, packedA); return; }
         switch (width)
         {
-            case VectorWidth.V512: BlockedGemm<MicroKernel512>.ComputeColumnsOfParts(parts, n0, n1, operandKey, packedA); break;
-            case VectorWidth.V256: BlockedGemm<MicroKernel256>.ComputeColumnsOfParts(parts, n0, n1, operandKey, packedA); break;
-            case VectorWidth.V128: BlockedGemm<MicroKernel128>.ComputeColumnsOfParts(parts, n0, n1, operandKey, packedA); break;
+            case VectorWidth.V512: BlockedGemm<MicroKernel512>.ComputeColumnsOfParts(parts, n0, n1, packedA); break;
+            case VectorWidth.V256: BlockedGemm<MicroKernel256>.ComputeColumnsOfParts(parts, n0, n1, packedA); break;
+            case VectorWidth.V128: BlockedGemm<MicroKernel128>.ComputeColumnsOfParts(parts, n0, n1, packedA); break;
             default: throw new NotSupportedException("the scalar GEMM does not use packed operands");
         }
     }
@@ -262,14 +261,9 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
     /// <param name="parts">The products (the same B, K and N).</param>
     /// <param name="n0">First column (a multiple of NR).</param>
     /// <param name="n1">End of the columns.</param>
-    /// <param name="operandKey">0, or a number naming these parts' A operands with their current contents, unique in the
-    /// process: the thread then packs A for all of K, keeps it, and a later call with the same key (the next column range
-    /// of the same product on this thread) uses it without packing again. A must not change while its key is in use.
-    /// Only where all of K fits <see cref="GemmBlocking.PackedAFloats"/>; otherwise the key is ignored.</param>
     /// <param name="packedA">Null, or every part's A already packed for all of K (<see cref="PackPartA"/>): KC slice pc at
-    /// rowSlots·Steps(pc), the parts in order within it, each rounded up to whole micro-panels; then nothing is packed and the
-    /// key is ignored.</param>
-    public static void ComputeColumnsOfParts(ReadOnlySpan<GemmArgs> parts, int n0, int n1, long operandKey = 0, float* packedA = null)
+    /// rowSlots·Steps(pc), the parts in order within it, each rounded up to whole micro-panels; then nothing is packed.</param>
+    public static void ComputeColumnsOfParts(ReadOnlySpan<GemmArgs> parts, int n0, int n1, float* packedA = null)
     {
         if (parts.IsEmpty || n0 >= n1) return;
         int mr = TK.MR, nr = TK.NR, kcMax = KC;
@@ -286,18 +280,15 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
             rowSlots += (long)(g.M + mr - 1) / mr * mr;
         }
         var scratch = GemmScratch.Current;
-        // With a key, A is packed for all of K (slice after slice) and kept, so that this thread's next column range
-        // of the same product skips packing it; without one (or where all of K would not fit), slice by slice.
-        long wholeFloats = rowSlots * Steps(k);
-        bool keep = packedA != null || (operandKey != 0 && wholeFloats <= GemmBlocking.PackedAFloats);
+        // Pre-packed: every KC slice in place; otherwise each slice is packed here into the same scratch.
         bool packed = packedA != null;
-        float* packA = packedA != null ? packedA : keep ? scratch.PackAKept(wholeFloats, operandKey, out packed) : scratch.PackA(rowSlots * Steps(kcMax));
+        float* packA = packed ? packedA : scratch.PackA(rowSlots * Steps(kcMax));
         float* packB = scratch.PackB, tile = scratch.Tile;
         for (int pc = 0; pc < k; pc += kcMax)
         {
             int kc = Math.Min(kcMax, k - pc);
             int steps = Steps(kc);
-            float* aSlice = keep ? packA + rowSlots * Steps(pc) : packA;
+            float* aSlice = packed ? packA + rowSlots * Steps(pc) : packA;
             float* aPart = aSlice;
             foreach (ref readonly GemmArgs g in parts)
             {
@@ -318,7 +309,6 @@ internal static unsafe class BlockedGemm<TK> where TK : struct, IMicroKernel
                 }
             }
         }
-        if (keep && !packed) scratch.KeepPackedA(operandKey);
     }
 
     /// <summary>All of K of one part's A into the shared layout of <see cref="ComputeColumnsOfParts"/> (parameter packedA), at row
